@@ -1,0 +1,3 @@
+module github.com/seed96b21533/typedsession
+
+go 1.24
