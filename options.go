@@ -1,0 +1,162 @@
+package typedsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Options configures a [Manager]. The zero value is the secure default: a cookie named
+// "session" with HttpOnly, Secure, SameSite=Lax and Path=/, no Domain, a browser-session
+// cookie, a 24-hour absolute lifetime, no idle timeout, and the JSON codec.
+type Options struct {
+	// CookieName is the name of the session cookie. Default "session". A name with the
+	// "__Host-" prefix makes browsers refuse the cookie from a sibling subdomain; it
+	// requires the default Path and no Domain, and New checks that.
+	CookieName string
+	// Domain is the cookie's Domain attribute. Default none: the cookie is sent back to
+	// the host that set it only.
+	Domain string
+	// Path is the cookie's Path attribute. Default "/".
+	Path string
+	// Insecure drops the Secure attribute, for plain-http local development only.
+	// Default false: the cookie is sent over HTTPS only.
+	Insecure bool
+	// SameSite is the cookie's SameSite attribute. Default (zero) is Lax. SameSite=None
+	// requires Secure, so it cannot be combined with Insecure.
+	SameSite http.SameSite
+
+	// Header, when set, carries the token in this request and response header instead of
+	// a cookie, for API clients. The cookie options are then unused. A new token is
+	// returned in the response header; an ended session returns the header empty.
+	Header string
+
+	// Persistent makes new sessions "remember me" sessions: their cookie carries Max-Age
+	// and survives a browser restart. Default false: a browser-session cookie. Each
+	// session can change it with [Manager.RememberMe].
+	Persistent bool
+	// Lifetime is the absolute lifetime of a session, counted from its creation; no
+	// activity extends it. Default 24 hours.
+	Lifetime time.Duration
+	// IdleTimeout ends a session that has not been used for this long. Default 0: none.
+	IdleTimeout time.Duration
+	// TouchInterval is how often, at most, the idle deadline of an unchanged session is
+	// extended in the store (a touch: expiry only, no data rewrite). A session can
+	// therefore end up to TouchInterval before IdleTimeout has passed since its last use.
+	// Default one minute, or IdleTimeout/2 if that is shorter. Set only with IdleTimeout.
+	TouchInterval time.Duration
+
+	// Codec encodes session values. Default [JSON].
+	Codec Codec
+	// MaxRetries bounds how many times a request's Update functions are re-applied to a
+	// reloaded session after a concurrent change, before [ErrConflict] is reported.
+	// Default 10.
+	MaxRetries int
+
+	// ErrorHandler writes the response when a session operation fails (the store is
+	// down, a change could not be saved). Default: 500 Internal Server Error.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives failures and warnings. Default [slog.Default].
+	Logger *slog.Logger
+	// OnDecodeError decides what happens when a stored session no longer decodes (the
+	// struct changed shape between deploys, say). If it returns nil, the request gets a
+	// fresh, empty session in place of the old one (the next write replaces the stored
+	// record); if it returns an error, that error is reported like a store failure.
+	// Default: a fresh session and a warning in the log.
+	OnDecodeError func(ctx context.Context, err error) error
+}
+
+const (
+	defaultCookieName = "session"
+	defaultLifetime   = 24 * time.Hour
+	defaultTouch      = time.Minute
+	defaultRetries    = 10
+)
+
+// resolve returns o with its defaults filled in, or an error for an invalid combination.
+func (o Options) resolve() (Options, error) {
+	if o.CookieName == "" {
+		o.CookieName = defaultCookieName
+	}
+	if o.Path == "" {
+		o.Path = "/"
+	}
+	if o.SameSite == 0 {
+		o.SameSite = http.SameSiteLaxMode
+	}
+	if o.Lifetime == 0 {
+		o.Lifetime = defaultLifetime
+	}
+	if o.Codec == nil {
+		o.Codec = JSON{}
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = defaultRetries
+	}
+	if o.ErrorHandler == nil {
+		o.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) {
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	var errs []error
+	switch {
+	case o.Lifetime < 0:
+		errs = append(errs, errors.New("negative Lifetime"))
+	case o.IdleTimeout < 0:
+		errs = append(errs, errors.New("negative IdleTimeout"))
+	case o.TouchInterval < 0:
+		errs = append(errs, errors.New("negative TouchInterval"))
+	case o.MaxRetries < 0:
+		errs = append(errs, errors.New("negative MaxRetries"))
+	case o.TouchInterval > 0 && o.IdleTimeout == 0:
+		errs = append(errs, errors.New("a TouchInterval without an IdleTimeout"))
+	case o.TouchInterval >= o.IdleTimeout && o.IdleTimeout > 0:
+		errs = append(errs, errors.New("a TouchInterval not shorter than the IdleTimeout"))
+	}
+	if o.IdleTimeout > 0 && o.TouchInterval == 0 {
+		o.TouchInterval = min(defaultTouch, o.IdleTimeout/2)
+	}
+	if o.Header == "" {
+		if !validCookieName(o.CookieName) {
+			errs = append(errs, fmt.Errorf("invalid CookieName %q", o.CookieName))
+		}
+		if o.SameSite == http.SameSiteNoneMode && o.Insecure {
+			errs = append(errs, errors.New("a SameSite=None cookie requires Secure: it cannot be Insecure"))
+		}
+		if o.SameSite < http.SameSiteDefaultMode || o.SameSite > http.SameSiteNoneMode {
+			errs = append(errs, fmt.Errorf("unknown SameSite mode %d", o.SameSite))
+		}
+		if strings.HasPrefix(o.CookieName, "__Host-") && (o.Insecure || o.Domain != "" || o.Path != "/") {
+			errs = append(errs, errors.New(`a "__Host-" cookie requires Secure, Path=/ and no Domain`))
+		}
+		if strings.HasPrefix(o.CookieName, "__Secure-") && o.Insecure {
+			errs = append(errs, errors.New(`a "__Secure-" cookie requires Secure`))
+		}
+	} else if http.CanonicalHeaderKey(o.Header) == "Cookie" || http.CanonicalHeaderKey(o.Header) == "Set-Cookie" {
+		errs = append(errs, fmt.Errorf("the %q header cannot carry the token; use the cookie transport", o.Header))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return o, fmt.Errorf("typedsession: invalid Options: %w", err)
+	}
+	return o, nil
+}
+
+func validCookieName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
