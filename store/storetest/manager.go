@@ -1,0 +1,585 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seed96b21533/typedsession"
+)
+
+// ManagerOptions describes what a store cannot do, so that RunManager skips exactly
+// those checks and says why.
+type ManagerOptions struct {
+	// ClientSide is set for a store that keeps the whole session in the token (a sealed
+	// cookie): a copy of an old token stays valid until its sealed expiry (no server-side
+	// revocation), and concurrent writes are last-writer-wins (no lost-update protection).
+	ClientSide bool
+}
+
+// Profile is the session value RunManager stores.
+type Profile struct {
+	Name    string
+	Cart    []string
+	Counter int
+}
+
+// RunManager runs the Manager behaviour over a store, through a real HTTP client with
+// a cookie jar against a TLS httptest server with the default (secure) Options: lazy
+// loading, the four operations of the Express model, Destroy, Renew, idle and absolute
+// expiry, touch, token hygiene, cookie attributes, concurrency and late changes.
+// newStore is called once per subtest and must return a fresh, empty store.
+func RunManager(t *testing.T, newStore func(t *testing.T) typedsession.Store, opts ManagerOptions) {
+	t.Helper()
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, s typedsession.Store, o ManagerOptions)
+	}{
+		{"Lazy", testLazy},
+		{"SetReadUpdateDelete", testCRUD},
+		{"Destroy", testDestroy},
+		{"Renew", testRenew},
+		{"IdleTimeout", testIdle},
+		{"Touch", testTouch},
+		{"Lifetime", testLifetime},
+		{"RememberMe", testRememberMe},
+		{"UnknownToken", testUnknownToken},
+		{"CookieAttributes", testCookieAttributes},
+		{"ConcurrentIncrements", testConcurrentIncrements},
+		{"LogoutRace", testLogoutRace},
+		{"LateChange", testLateChange},
+		{"DecodeFailure", testDecodeFailure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, newStore(t), opts)
+		})
+	}
+}
+
+// counting wraps a Store and counts its calls.
+type counting struct {
+	typedsession.Store
+	loads, saves, touches, deletes atomic.Int64
+}
+
+func (c *counting) Load(ctx context.Context, token string) (typedsession.Record, bool, error) {
+	c.loads.Add(1)
+	return c.Store.Load(ctx, token)
+}
+
+func (c *counting) Save(ctx context.Context, token string, version uint64, rec typedsession.Record) (string, error) {
+	c.saves.Add(1)
+	return c.Store.Save(ctx, token, version, rec)
+}
+
+func (c *counting) Touch(ctx context.Context, token string, rec typedsession.Record) (string, error) {
+	c.touches.Add(1)
+	return c.Store.Touch(ctx, token, rec)
+}
+
+func (c *counting) Delete(ctx context.Context, token string) error {
+	c.deletes.Add(1)
+	return c.Store.Delete(ctx, token)
+}
+
+func (c *counting) total() int64 {
+	return c.loads.Load() + c.saves.Load() + c.touches.Load() + c.deletes.Load()
+}
+
+// server is a test app: routes that use the session, behind the Manager's middleware.
+type server struct {
+	t      *testing.T
+	m      *typedsession.Manager[Profile]
+	store  *counting
+	ts     *httptest.Server
+	client *http.Client
+	// late is the error of the last change made after the response started.
+	late atomic.Value
+}
+
+func newServer(t *testing.T, store typedsession.Store, o typedsession.Options) *server {
+	t.Helper()
+	s := &server{t: t, store: &counting{Store: store}}
+	m, err := typedsession.New[Profile](s.store, o)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	s.m = m
+	mux := http.NewServeMux()
+	update := func(fn func(p *Profile, r *http.Request)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			var p Profile
+			err := m.Update(r.Context(), func(q *Profile) error { fn(q, r); p = *q; return nil })
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprint(w, p.Counter)
+		}
+	}
+	mux.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
+		p, err := m.Get(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		json.NewEncoder(w).Encode(p)
+	})
+	mux.HandleFunc("GET /noop", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("POST /set", update(func(p *Profile, r *http.Request) { p.Name = r.FormValue("name") }))
+	mux.HandleFunc("POST /append", update(func(p *Profile, r *http.Request) { p.Cart = append(p.Cart, r.FormValue("item")) }))
+	mux.HandleFunc("POST /zero", update(func(p *Profile, r *http.Request) { p.Name = "" }))
+	mux.HandleFunc("POST /incr", update(func(p *Profile, r *http.Request) { p.Counter++ }))
+	mux.HandleFunc("POST /remember", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.RememberMe(r.Context(), r.FormValue("on") == "1"); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("POST /destroy", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Destroy(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("POST /renew", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Renew(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("POST /late", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted) // the response starts before the change
+		err := m.Update(r.Context(), func(p *Profile) error { p.Name = r.FormValue("name"); return nil })
+		if err != nil {
+			s.late.Store(err)
+		} else {
+			s.late.Store(errors.New("<nil>"))
+		}
+	})
+	s.ts = httptest.NewTLSServer(m.Handler(mux))
+	t.Cleanup(s.ts.Close)
+	s.client = s.newClient()
+	return s
+}
+
+// newClient returns a client with its own cookie jar.
+func (s *server) newClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	c := *s.ts.Client()
+	c.Jar = jar
+	return &c
+}
+
+// do sends a request and returns the response with its body read.
+func (s *server) do(c *http.Client, method, path string, form url.Values, cookie *http.Cookie) (*http.Response, string) {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.ts.URL+path+"?"+form.Encode(), nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatalf("%s %s: reading body: %v", method, path, err)
+	}
+	return resp, string(body)
+}
+
+// must sends a request with the server's client and fails the test unless it gets a
+// 2xx response.
+func (s *server) must(method, path string, form url.Values) (*http.Response, string) {
+	s.t.Helper()
+	resp, body := s.do(s.client, method, path, form, nil)
+	if resp.StatusCode/100 != 2 {
+		s.t.Fatalf("%s %s: status %d, body %q", method, path, resp.StatusCode, body)
+	}
+	return resp, body
+}
+
+// profile returns the session value as the server's client sees it.
+func (s *server) profile(c *http.Client, cookie *http.Cookie) Profile {
+	s.t.Helper()
+	resp, body := s.do(c, "GET", "/get", nil, cookie)
+	if resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET /get: status %d, body %q", resp.StatusCode, body)
+	}
+	var p Profile
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		s.t.Fatalf("GET /get: %v in %q", err, body)
+	}
+	return p
+}
+
+// cookie returns the session cookie in the client's jar, or nil.
+func (s *server) cookie(c *http.Client) *http.Cookie {
+	u, _ := url.Parse(s.ts.URL)
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "session" {
+			return &http.Cookie{Name: ck.Name, Value: ck.Value}
+		}
+	}
+	return nil
+}
+
+func sessionCookie(resp *http.Response) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == "session" {
+			return c
+		}
+	}
+	return nil
+}
+
+func testLazy(t *testing.T, store typedsession.Store, _ ManagerOptions) {
+	s := newServer(t, store, typedsession.Options{})
+	resp, _ := s.must("GET", "/noop", nil)
+	if n := s.store.total(); n != 0 {
+		t.Errorf("a request that never asks for its session made %d store calls; want 0", n)
+	}
+	resp, _ = s.must("GET", "/get", nil)
+	if c := sessionCookie(resp); c != nil {
+		t.Errorf("a visitor whose session was never modified got a cookie: %v", c)
+	}
+	if n := s.store.saves.Load(); n != 0 {
+		t.Errorf("a visitor whose session was never modified caused %d saves; want 0", n)
+	}
+	s.must("POST", "/set", url.Values{"name": {"ada"}})
+	before := s.store.total()
+	s.must("GET", "/noop", nil)
+	if n := s.store.total() - before; n != 0 {
+		t.Errorf("with a session, a request that never asks for it made %d store calls; want 0", n)
+	}
+}
+
+func testCRUD(t *testing.T, store typedsession.Store, _ ManagerOptions) {
+	s := newServer(t, store, typedsession.Options{})
+	s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	if p := s.profile(s.client, nil); p.Name != "Ada" {
+		t.Fatalf("after set, Name = %q, want %q", p.Name, "Ada")
+	}
+	s.must("POST", "/append", url.Values{"item": {"book"}})
+	s.must("POST", "/append", url.Values{"item": {"pen"}})
+	p := s.profile(s.client, nil)
+	if p.Name != "Ada" || len(p.Cart) != 2 || p.Cart[0] != "book" || p.Cart[1] != "pen" {
+		t.Fatalf("after two appends, profile = %+v, want Name Ada and Cart [book pen]", p)
+	}
+	s.must("POST", "/zero", nil)
+	if p := s.profile(s.client, nil); p.Name != "" || len(p.Cart) != 2 {
+		t.Fatalf("after deleting Name, profile = %+v, want empty Name and the cart kept", p)
+	}
+	// Another client has its own session.
+	if p := s.profile(s.newClient(), nil); p.Name != "" || len(p.Cart) != 0 {
+		t.Errorf("a second client sees %+v, want an empty session", p)
+	}
+}
+
+func testDestroy(t *testing.T, store typedsession.Store, o ManagerOptions) {
+	s := newServer(t, store, typedsession.Options{})
+	s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	old := s.cookie(s.client)
+	if old == nil {
+		t.Fatal("no session cookie after set")
+	}
+	resp, _ := s.must("POST", "/destroy", nil)
+	c := sessionCookie(resp)
+	if c == nil || c.MaxAge >= 0 || c.Value != "" {
+		t.Errorf("Destroy: Set-Cookie = %v, want the cookie expired (Max-Age<0, empty value)", c)
+	}
+	if p := s.profile(s.client, nil); p.Name != "" {
+		t.Errorf("after Destroy, Name = %q, want a fresh empty session", p.Name)
+	}
+	if o.ClientSide {
+		return // documented: a copy of a sealed cookie stays valid until it expires
+	}
+	if p := s.profile(s.newClient(), old); p.Name != "" {
+		t.Errorf("replaying the destroyed session's cookie gives Name %q, want a fresh empty session", p.Name)
+	}
+	if _, found, err := s.store.Load(t.Context(), old.Value); err != nil || found {
+		t.Errorf("store.Load(destroyed token) = found %v, err %v; want not found: the record must be gone", found, err)
+	}
+}
+
+func testRenew(t *testing.T, store typedsession.Store, o ManagerOptions) {
+	s := newServer(t, store, typedsession.Options{})
+	s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	old := s.cookie(s.client)
+	expBefore := s.expiry(old)
+	resp, _ := s.must("POST", "/renew", nil)
+	c := sessionCookie(resp)
+	if c == nil || c.Value == "" || c.Value == old.Value {
+		t.Fatalf("Renew: Set-Cookie = %v, want a new token", c)
+	}
+	if p := s.profile(s.client, nil); p.Name != "Ada" {
+		t.Errorf("after Renew, Name = %q, want the data kept (%q)", p.Name, "Ada")
+	}
+	if o.ClientSide {
+		return
+	}
+	if p := s.profile(s.newClient(), old); p.Name != "" {
+		t.Errorf("the token from before Renew still gives Name %q; want it dead", p.Name)
+	}
+	// Renew keeps the creation time: the absolute deadline does not move.
+	if got := s.expiry(s.cookie(s.client)); got.After(expBefore.Add(time.Second)) {
+		t.Errorf("Renew moved the session's expiry from %v to %v; want the absolute lifetime kept", expBefore, got)
+	}
+}
+
+// expiry returns the stored Expiry of the session held by cookie.
+func (s *server) expiry(c *http.Cookie) time.Time {
+	s.t.Helper()
+	rec, found, err := s.store.Load(s.t.Context(), c.Value)
+	if err != nil || !found {
+		s.t.Fatalf("store.Load: found %v, err %v; want the session", found, err)
+	}
+	return rec.Expiry
+}
+
+func testIdle(t *testing.T, store typedsession.Store, _ ManagerOptions) {
+	const idle = 600 * time.Millisecond
+	s := newServer(t, store, typedsession.Options{IdleTimeout: idle, TouchInterval: 100 * time.Millisecond})
+	s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	// Activity keeps the session alive past the idle timeout.
+	deadline := time.Now().Add(2 * idle)
+	for time.Now().Before(deadline) {
+		if p := s.profile(s.client, nil); p.Name != "Ada" {
+			t.Fatalf("an active session ended: Name = %q", p.Name)
+		}
+		time.Sleep(idle / 4)
+	}
+	// Idleness ends it, even if the store has not cleaned it up yet.
+	c := s.cookie(s.client)
+	time.Sleep(idle + 200*time.Millisecond)
+	if p := s.profile(s.newClient(), c); p.Name != "" {
+		t.Errorf("after %v idle, Name = %q; want the session ended", idle+200*time.Millisecond, p.Name)
+	}
+}
+
+func testTouch(t *testing.T, store typedsession.Store, o ManagerOptions) {
+	const interval = 300 * time.Millisecond
+	s := newServer(t, store, typedsession.Options{IdleTimeout: 10 * time.Second, TouchInterval: interval})
+	s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	saves := s.store.saves.Load()
+	for range 5 {
+		s.profile(s.client, nil)
+	}
+	if n := s.store.touches.Load(); n != 0 {
+		t.Errorf("%d touches for reads within the touch interval of the last write; want 0", n)
+	}
+	time.Sleep(interval + 50*time.Millisecond)
+	for range 5 {
+		s.profile(s.client, nil)
+	}
+	if n := s.store.touches.Load(); n != 1 {
+		t.Errorf("%d touches for 5 reads after the touch interval; want exactly 1", n)
+	}
+	if n := s.store.saves.Load() - saves; n != 0 {
+		t.Errorf("reads of an unchanged session made %d saves; want 0 (touch only)", n)
+	}
+	if p := s.profile(s.client, nil); p.Name != "Ada" {
+		t.Errorf("after touch, Name = %q, want %q", p.Name, "Ada")
+	}
+}
+
+func testLifetime(t *testing.T, store typedsession.Store, _ ManagerOptions) {
+	const life = 700 * time.Millisecond
+	s := newServer(t, store, typedsession.Options{Lifetime: life})
+	s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	c := s.cookie(s.client)
+	deadline := time.Now().Add(life + 300*time.Millisecond)
+	for time.Now().Before(deadline) {
+		s.must("POST", "/incr", nil) // activity does not extend the absolute lifetime
+		time.Sleep(life / 5)
+	}
+	if p := s.profile(s.newClient(), c); p.Name != "" {
+		t.Errorf("past the absolute lifetime, despite activity, Name = %q; want the session ended", p.Name)
+	}
+}
+
+func testRememberMe(t *testing.T, store typedsession.Store, _ ManagerOptions) {
+	s := newServer(t, store, typedsession.Options{})
+	resp, _ := s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	if c := sessionCookie(resp); c == nil || c.MaxAge != 0 || !c.Expires.IsZero() {
+		t.Errorf("default cookie = %v, want a browser-session cookie (no Max-Age, no Expires)", c)
+	}
+	resp, _ = s.must("POST", "/remember", url.Values{"on": {"1"}})
+	if c := sessionCookie(resp); c == nil || c.MaxAge <= 0 {
+		t.Errorf("after RememberMe(true), cookie = %v, want a persistent cookie (Max-Age > 0)", c)
+	}
+	if p := s.profile(s.client, nil); p.Name != "Ada" {
+		t.Errorf("after RememberMe, Name = %q, want %q", p.Name, "Ada")
+	}
+}
+
+func testUnknownToken(t *testing.T, store typedsession.Store, _ ManagerOptions) {
+	s := newServer(t, store, typedsession.Options{})
+	for _, value := range []string{
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", // well formed, never issued
+		"not a token",
+		"%%%",
+		"A",
+	} {
+		c := s.newClient()
+		resp, _ := s.do(c, "GET", "/get", nil, &http.Cookie{Name: "session", Value: value})
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("cookie %q: status %d, want 200 and a fresh session", value, resp.StatusCode)
+		}
+		resp, _ = s.do(c, "POST", "/set", url.Values{"name": {"x"}}, &http.Cookie{Name: "session", Value: value})
+		got := sessionCookie(resp)
+		if got == nil || got.Value == value {
+			t.Errorf("cookie %q: Set-Cookie = %v; want a new token, the client's never adopted", value, got)
+		}
+	}
+}
+
+func testCookieAttributes(t *testing.T, store typedsession.Store, _ ManagerOptions) {
+	s := newServer(t, store, typedsession.Options{})
+	resp, _ := s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	c := sessionCookie(resp)
+	if c == nil {
+		t.Fatal("no session cookie")
+	}
+	if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
+		t.Errorf("cookie = %+v; want HttpOnly, Secure, SameSite=Lax, Path=/, no Domain", c)
+	}
+	if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control = %q, want no-store on a response that sets a session cookie", got)
+	}
+	if got := resp.Header.Values("Vary"); len(got) != 1 || got[0] != "Cookie" {
+		t.Errorf("Vary = %q, want [Cookie]", got)
+	}
+}
+
+func testConcurrentIncrements(t *testing.T, store typedsession.Store, o ManagerOptions) {
+	if o.ClientSide {
+		t.Skip("a client-side store is last-writer-wins: no lost-update protection (ManagerOptions.ClientSide)")
+	}
+	s := newServer(t, store, typedsession.Options{})
+	s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for range n {
+		wg.Go(func() {
+			resp, body := s.do(s.client, "POST", "/incr", nil, nil)
+			if resp.StatusCode != http.StatusOK {
+				errs <- fmt.Sprintf("status %d: %s", resp.StatusCode, body)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("concurrent increment failed: %s", e)
+	}
+	if p := s.profile(s.client, nil); p.Counter != n {
+		t.Errorf("after %d concurrent increments, Counter = %d; want %d (no lost updates)", n, p.Counter, n)
+	}
+}
+
+func testLogoutRace(t *testing.T, store typedsession.Store, o ManagerOptions) {
+	if o.ClientSide {
+		t.Skip("a client-side store cannot revoke a token server-side (ManagerOptions.ClientSide)")
+	}
+	s := newServer(t, store, typedsession.Options{})
+	s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	c := s.cookie(s.client)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() { s.do(s.newClient(), "POST", "/incr", nil, c) })
+	}
+	s.do(s.newClient(), "POST", "/destroy", nil, c)
+	wg.Wait()
+	for range 3 {
+		if p := s.profile(s.newClient(), c); p.Name != "" || p.Counter != 0 {
+			t.Fatalf("after logout raced with writes, the old cookie gives %+v; want the session gone for good", p)
+		}
+	}
+}
+
+func testLateChange(t *testing.T, store typedsession.Store, o ManagerOptions) {
+	s := newServer(t, store, typedsession.Options{})
+	// Without a session, a change after the response started needs a new cookie: reported.
+	resp, _ := s.do(s.client, "POST", "/late", url.Values{"name": {"x"}}, nil)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /late: status %d", resp.StatusCode)
+	}
+	if err, _ := s.late.Load().(error); !errors.Is(err, typedsession.ErrResponseStarted) {
+		t.Errorf("a change to a new session after the response started: err = %v, want ErrResponseStarted", err)
+	}
+	s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	s.do(s.client, "POST", "/late", url.Values{"name": {"Grace"}}, nil)
+	err, _ := s.late.Load().(error)
+	if o.ClientSide {
+		if !errors.Is(err, typedsession.ErrResponseStarted) {
+			t.Errorf("a late change on a client-side store: err = %v, want ErrResponseStarted", err)
+		}
+		return
+	}
+	if err == nil || err.Error() != "<nil>" {
+		t.Errorf("a late change to an existing session: err = %v, want it saved", err)
+	}
+	if p := s.profile(s.client, nil); p.Name != "Grace" {
+		t.Errorf("a late change to an existing session was lost: Name = %q, want %q", p.Name, "Grace")
+	}
+}
+
+// changed is a Profile whose Name changed type: old records no longer decode.
+type changed struct {
+	Name    int
+	Counter int
+}
+
+func testDecodeFailure(t *testing.T, store typedsession.Store, _ ManagerOptions) {
+	s := newServer(t, store, typedsession.Options{})
+	s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	c := s.cookie(s.client)
+
+	m2, err := typedsession.New[changed](store, typedsession.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m2.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := m2.Get(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if err := m2.Update(r.Context(), func(v *changed) error { v.Counter++; return nil }); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, strconv.Itoa(v.Counter))
+	}))
+	for i := range 2 {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(c)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("request %d on a record that no longer decodes: status %d (%s); want a fresh session, not an error", i, w.Code, w.Body)
+		}
+		if got, want := w.Body.String(), strconv.Itoa(i); got != want {
+			t.Errorf("request %d: Counter was %s, want %s (a fresh session, then the stored increments)", i, got, want)
+		}
+		if nc := sessionCookie(w.Result()); nc != nil {
+			c = nc
+		}
+	}
+}
