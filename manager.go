@@ -72,8 +72,9 @@ func (m *Manager[T]) session(ctx context.Context) *session[T] {
 // unit tests of handlers that run without the middleware and without a store: Get,
 // Put, Update and the rest work, and nothing is ever saved.
 func (m *Manager[T]) WithSession(ctx context.Context, v T) context.Context {
+	now := m.now()
 	s := &session[T]{m: m, loaded: true, found: true, val: v}
-	s.rec.Persist = m.opts.Persistent
+	s.rec = Record{Created: now, Expiry: m.expiry(now, now), Persist: m.opts.Persistent}
 	return context.WithValue(ctx, m, s)
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -60,6 +61,7 @@ func RunManager(t *testing.T, newStore func(t *testing.T) typedsession.Store, op
 		{"LogoutRace", testLogoutRace},
 		{"LateChange", testLateChange},
 		{"DecodeFailure", testDecodeFailure},
+		{"Owner", testOwner},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -92,6 +94,22 @@ func (c *counting) Touch(ctx context.Context, token string, rec typedsession.Rec
 func (c *counting) Delete(ctx context.Context, token string) error {
 	c.deletes.Add(1)
 	return c.Store.Delete(ctx, token)
+}
+
+func (c *counting) Owned(ctx context.Context, owner string) (map[string]typedsession.Record, error) {
+	o, ok := c.Store.(typedsession.OwnerStore)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return o.Owned(ctx, owner)
+}
+
+func (c *counting) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+	o, ok := c.Store.(typedsession.OwnerStore)
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	return o.DeleteOwned(ctx, owner, except)
 }
 
 func (c *counting) total() int64 {
@@ -156,6 +174,42 @@ func newServer(t *testing.T, store typedsession.Store, o typedsession.Options) *
 		if err := m.Renew(r.Context()); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		err := m.Update(r.Context(), func(p *Profile) error { p.Name = r.FormValue("name"); return nil })
+		if err == nil {
+			err = m.SetOwner(r.Context(), r.FormValue("owner"))
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("GET /sessions", func(w http.ResponseWriter, r *http.Request) {
+		var list []typedsession.SessionInfo
+		for info, err := range m.Sessions(r.Context(), r.FormValue("owner")) {
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			list = append(list, info)
+		}
+		json.NewEncoder(w).Encode(list)
+	})
+	mux.HandleFunc("POST /others", func(w http.ResponseWriter, r *http.Request) {
+		n, err := m.DestroyOthers(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, n)
+	})
+	mux.HandleFunc("POST /everywhere", func(w http.ResponseWriter, r *http.Request) {
+		n, err := m.DestroyOwner(r.Context(), r.FormValue("owner"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, n)
 	})
 	mux.HandleFunc("POST /late", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted) // the response starts before the change
@@ -581,5 +635,98 @@ func testDecodeFailure(t *testing.T, store typedsession.Store, _ ManagerOptions)
 		if nc := sessionCookie(w.Result()); nc != nil {
 			c = nc
 		}
+	}
+}
+
+func (s *server) sessions(c *http.Client, owner string) []typedsession.SessionInfo {
+	s.t.Helper()
+	resp, body := s.do(c, "GET", "/sessions", url.Values{"owner": {owner}}, nil)
+	if resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET /sessions: status %d, body %q", resp.StatusCode, body)
+	}
+	var list []typedsession.SessionInfo
+	if err := json.Unmarshal([]byte(body), &list); err != nil {
+		s.t.Fatalf("GET /sessions: %v in %q", err, body)
+	}
+	return list
+}
+
+func testOwner(t *testing.T, store typedsession.Store, o ManagerOptions) {
+	s := newServer(t, store, typedsession.Options{})
+	if _, ok := store.(typedsession.OwnerStore); !ok || o.ClientSide {
+		resp, body := s.do(s.client, "POST", "/everywhere", url.Values{"owner": {"u1"}}, nil)
+		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(body, "unsupported") {
+			t.Errorf("DestroyOwner on a store without an owner index: status %d, body %q; want an error wrapping errors.ErrUnsupported", resp.StatusCode, body)
+		}
+		return
+	}
+	a, b, c := s.newClient(), s.newClient(), s.newClient()
+	// An anonymous session becomes an owned one at login: the token is renewed.
+	s.do(a, "POST", "/set", url.Values{"name": {"anon"}}, nil)
+	anon := s.cookie(a)
+	for _, l := range []struct {
+		c     *http.Client
+		owner string
+	}{{a, "u1"}, {b, "u1"}, {c, "u2"}} {
+		if resp, body := s.do(l.c, "POST", "/login", url.Values{"name": {l.owner}, "owner": {l.owner}}, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("login: status %d, body %q", resp.StatusCode, body)
+		}
+	}
+	if got := s.cookie(a); got == nil || got.Value == anon.Value {
+		t.Errorf("setting the owner kept the anonymous token; want it renewed")
+	}
+	list := s.sessions(a, "u1")
+	if len(list) != 2 {
+		t.Fatalf("Sessions(u1) listed %d sessions, want 2: %+v", len(list), list)
+	}
+	current := 0
+	for _, info := range list {
+		if info.Current {
+			current++
+		}
+		if info.ID == "" || info.Created.IsZero() || !info.Expiry.After(time.Now()) {
+			t.Errorf("SessionInfo %+v: want an ID, a creation time and a future expiry", info)
+		}
+		if strings.Contains(s.cookie(a).Value, info.ID) || strings.Contains(s.cookie(b).Value, info.ID) {
+			t.Errorf("SessionInfo.ID %q gives away a token", info.ID)
+		}
+	}
+	if current != 1 {
+		t.Errorf("%d sessions marked Current, want 1", current)
+	}
+	// Renew keeps the owner.
+	s.do(b, "POST", "/renew", nil, nil)
+	if n := len(s.sessions(b, "u1")); n != 2 {
+		t.Errorf("after Renew, Sessions(u1) lists %d, want 2 (the owner kept)", n)
+	}
+	// Log out all other sessions.
+	if resp, body := s.do(a, "POST", "/others", nil, nil); resp.StatusCode != http.StatusOK || body != "1" {
+		t.Errorf("DestroyOthers: status %d, body %q; want 1 session ended", resp.StatusCode, body)
+	}
+	if p := s.profile(b, nil); p.Name != "" {
+		t.Errorf("after DestroyOthers, the other session still gives %+v", p)
+	}
+	if p := s.profile(a, nil); p.Name != "u1" {
+		t.Errorf("DestroyOthers ended the current session: %+v", p)
+	}
+	// Log out everywhere, from a request that is not one of the owner's sessions.
+	old := s.cookie(a)
+	if resp, body := s.do(c, "POST", "/everywhere", url.Values{"owner": {"u1"}}, nil); resp.StatusCode != http.StatusOK || body != "1" {
+		t.Errorf("DestroyOwner(u1): status %d, body %q; want 1 session ended", resp.StatusCode, body)
+	}
+	s.do(s.newClient(), "POST", "/incr", nil, old) // a late write must not bring it back
+	if p := s.profile(s.newClient(), old); p.Name != "" || p.Counter != 0 {
+		t.Errorf("after DestroyOwner, the owner's cookie still gives %+v", p)
+	}
+	if n := len(s.sessions(c, "u1")); n != 0 {
+		t.Errorf("after DestroyOwner, Sessions(u1) lists %d, want 0", n)
+	}
+	if p := s.profile(c, nil); p.Name != "u2" {
+		t.Errorf("DestroyOwner(u1) touched another owner's session: %+v", p)
+	}
+	// Destroy removes a session from its owner's list.
+	s.do(c, "POST", "/destroy", nil, nil)
+	if n := len(s.sessions(c, "u2")); n != 0 {
+		t.Errorf("after Destroy, Sessions(u2) lists %d, want 0", n)
 	}
 }

@@ -1,0 +1,394 @@
+package memstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store/memstore"
+	"github.com/seed96b21533/typedsession/store/storetest"
+)
+
+func TestKV(t *testing.T) {
+	storetest.RunKV(t, func(t *testing.T) typedsession.KV {
+		return memstore.New(memstore.Options{}).KV
+	})
+}
+
+// TestKVOptions runs the suite against a store with every option set: a small bound (no
+// subtest holds more than 64 records at once) and an explicit clock.
+func TestKVOptions(t *testing.T) {
+	storetest.RunKV(t, func(t *testing.T) typedsession.KV {
+		return memstore.New(memstore.Options{Now: time.Now, MaxSessions: 64}).KV
+	})
+}
+
+// clock is a fake clock for Options.Now.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.UnixMilli(1_700_000_000_000)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func newKey() string {
+	k, _ := typedsession.Key(typedsession.NewToken())
+	return k
+}
+
+func rec(c *clock, data string, ttl time.Duration) typedsession.Record {
+	return typedsession.Record{Data: []byte(data), Expiry: c.Now().Add(ttl), Created: c.Now(), Version: 1}
+}
+
+func TestClock(t *testing.T) {
+	c := newClock()
+	s := memstore.New(memstore.Options{Now: c.Now})
+	ctx := t.Context()
+	k := newKey()
+	if err := s.KV.Create(ctx, k, rec(c, "x", time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(time.Minute - time.Nanosecond)
+	if _, found, err := s.KV.Get(ctx, k); !found || err != nil {
+		t.Fatalf("Get a nanosecond before Expiry = %v, %v, want found", found, err)
+	}
+	c.Add(time.Nanosecond)
+	if _, found, err := s.KV.Get(ctx, k); found || err != nil {
+		t.Fatalf("Get at Expiry = %v, %v, want not found", found, err)
+	}
+	// An expired record makes room for a Create at its key.
+	if err := s.KV.Create(ctx, k, rec(c, "y", time.Minute)); err != nil {
+		t.Fatalf("Create over an expired record: %v", err)
+	}
+	if got, _, _ := s.KV.Get(ctx, k); string(got.Data) != "y" {
+		t.Errorf("Get after Create over an expired record: Data = %q, want %q", got.Data, "y")
+	}
+	if n := s.Len(); n != 1 {
+		t.Errorf("Len = %d, want 1", n)
+	}
+}
+
+func TestDeleteExpired(t *testing.T) {
+	c := newClock()
+	s := memstore.New(memstore.Options{Now: c.Now})
+	ctx := t.Context()
+	owner := "alice"
+	var live []string
+	for i := range 100 {
+		r := rec(c, "x", time.Duration(i%2+1)*time.Minute) // half expire after 1m, half after 2m
+		r.Owner = owner
+		k := newKey()
+		if err := s.KV.Create(ctx, k, r); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 1 {
+			live = append(live, k)
+		}
+	}
+	c.Add(time.Minute)
+	n, err := s.DeleteExpired(ctx)
+	if n != 50 || err != nil {
+		t.Fatalf("DeleteExpired = %d, %v, want 50, nil", n, err)
+	}
+	if got := s.Len(); got != 50 {
+		t.Errorf("Len after DeleteExpired = %d, want 50", got)
+	}
+	owned, err := s.Owned(ctx, owner)
+	if err != nil || len(owned) != 50 {
+		t.Errorf("Owned after DeleteExpired: %d records, %v, want 50", len(owned), err)
+	}
+	for _, k := range live {
+		if _, ok := owned[k]; !ok {
+			t.Errorf("Owned misses a live record")
+		}
+	}
+	if n, err := s.DeleteExpired(ctx); n != 0 || err != nil {
+		t.Errorf("second DeleteExpired = %d, %v, want 0, nil", n, err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.DeleteExpired(cctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("DeleteExpired with a cancelled context: err = %v, want context.Canceled", err)
+	}
+}
+
+func TestMaxSessions(t *testing.T) {
+	tests := []struct {
+		name    string
+		max     int
+		expired int // records that have expired when the store fills
+	}{
+		{"evicts live", 10, 0},
+		{"some expired", 10, 5},
+		{"one", 1, 0},
+		{"large", 1000, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newClock()
+			s := memstore.New(memstore.Options{Now: c.Now, MaxSessions: tc.max})
+			ctx := t.Context()
+			for i := range tc.max {
+				ttl := time.Hour + time.Duration(i)*time.Minute // later records live longer
+				if i < tc.expired {
+					ttl = time.Second
+				}
+				if err := s.KV.Create(ctx, newKey(), rec(c, "x", ttl)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.Add(time.Minute)
+			// Fill past the bound, many times over.
+			for i := range 5 * tc.max {
+				if err := s.KV.Create(ctx, newKey(), rec(c, "y", 10*time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+				if n := s.Len(); n > tc.max {
+					t.Fatalf("after %d Creates over the bound: Len = %d, want at most MaxSessions %d", i+1, n, tc.max)
+				}
+			}
+			if n := s.Len(); n != tc.max {
+				t.Errorf("Len = %d, want MaxSessions %d", n, tc.max)
+			}
+			// The newest record is never the one evicted to make room for itself.
+			k := newKey()
+			if err := s.KV.Create(ctx, k, rec(c, "newest", 10*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if got, found, _ := s.KV.Get(ctx, k); !found || string(got.Data) != "newest" {
+				t.Errorf("Get of the newest record = %q, %v, want it found", got.Data, found)
+			}
+		})
+	}
+}
+
+// TestEvictsExpiredFirst checks the eviction policy on a single shard's worth of
+// records: with MaxSessions 2 and one expired record, the live one survives.
+func TestEvictsExpiredFirst(t *testing.T) {
+	c := newClock()
+	s := memstore.New(memstore.Options{Now: c.Now, MaxSessions: 2})
+	ctx := t.Context()
+	// Keys in one shard, so that the sample sees both.
+	k1, k2, k3 := "\x00one"+pad, "\x00two"+pad, "\x00three"+pad[:len(pad)-2]
+	if err := s.KV.Create(ctx, k1, rec(c, "expiring", time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.KV.Create(ctx, k2, rec(c, "live", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(time.Minute)
+	if err := s.KV.Create(ctx, k3, rec(c, "new", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{k2, k3} {
+		if _, found, _ := s.KV.Get(ctx, k); !found {
+			t.Errorf("Get %q: not found; the expired record should have been dropped instead", k)
+		}
+	}
+	if n := s.Len(); n != 2 {
+		t.Errorf("Len = %d, want 2", n)
+	}
+	// With no expired record, the one closest to its expiry goes.
+	k4 := "\x00four" + pad[:len(pad)-1]
+	if err := s.KV.Create(ctx, k4, rec(c, "newer", 2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// k2 and k3 both expire in an hour; k2 a minute earlier.
+	if _, found, _ := s.KV.Get(ctx, k2); found {
+		t.Errorf("the record closest to its expiry survived an eviction")
+	}
+	for _, k := range []string{k3, k4} {
+		if _, found, _ := s.KV.Get(ctx, k); !found {
+			t.Errorf("Get %q: not found after evicting another", k)
+		}
+	}
+}
+
+const pad = "0123456789012345678901234567"
+
+func TestCleanup(t *testing.T) {
+	c := newClock()
+	s := memstore.New(memstore.Options{Now: c.Now})
+	ctx := t.Context()
+	if err := s.Close(); err != nil { // safe before StartCleanup
+		t.Fatalf("Close before StartCleanup = %v", err)
+	}
+	before := runtime.NumGoroutine()
+	for range 10 {
+		if err := s.KV.Create(ctx, newKey(), rec(c, "x", time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Add(time.Minute)
+	s.StartCleanup(time.Millisecond)
+	s.StartCleanup(time.Millisecond) // replaces the first sweeper
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Len() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweeper did not remove expired records: Len = %d", s.Len())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close = %v", err)
+	}
+	// Close returns once the sweeper has stopped, and its goroutine is gone (or about to
+	// be: it may still be returning). This test is not parallel, so no other test adds
+	// goroutines meanwhile.
+	for after := runtime.NumGoroutine(); after > before; after = runtime.NumGoroutine() {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines: %d before StartCleanup, %d after Close: the sweeper leaked", before, after)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Nothing sweeps after Close.
+	if err := s.KV.Create(ctx, newKey(), rec(c, "x", time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(time.Minute)
+	time.Sleep(20 * time.Millisecond)
+	if n := s.Len(); n != 1 {
+		t.Errorf("Len after Close = %d, want 1: a sweeper still runs", n)
+	}
+}
+
+func TestStartCleanupPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("StartCleanup(0) did not panic")
+		}
+	}()
+	memstore.New(memstore.Options{}).StartCleanup(0)
+}
+
+// TestConcurrentMixed hammers every operation at once, for the race detector and for
+// the invariants of the count and the owner index.
+func TestConcurrentMixed(t *testing.T) {
+	s := memstore.New(memstore.Options{MaxSessions: 200})
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			owner := fmt.Sprint("owner", g%3)
+			var mine []string
+			for i := range 300 {
+				k := newKey()
+				r := typedsession.Record{Data: []byte("x"), Expiry: time.Now().Add(time.Duration(i%5) * time.Millisecond), Version: 1, Owner: owner}
+				if err := s.KV.Create(ctx, k, r); err != nil {
+					t.Error(err)
+					return
+				}
+				mine = append(mine, k)
+				k = mine[i/2]
+				s.KV.Get(ctx, k)
+				s.KV.Update(ctx, k, 1, r)
+				s.KV.Touch(ctx, k, time.Now().Add(time.Hour))
+				if i%7 == 0 {
+					s.KV.Delete(ctx, k)
+				}
+				if i%50 == 0 {
+					s.Owned(ctx, owner)
+					s.DeleteExpired(ctx)
+				}
+				if i%97 == 0 {
+					s.DeleteOwned(ctx, owner, "")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := s.Len(); n < 0 || n > 200 {
+		t.Errorf("Len = %d, want between 0 and MaxSessions 200", n)
+	}
+	// The owner index lists exactly the live records: deleting all of them empties it.
+	for o := range 3 {
+		owner := fmt.Sprint("owner", o)
+		owned, err := s.Owned(ctx, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.DeleteOwned(ctx, owner, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < len(owned) {
+			t.Errorf("DeleteOwned(%s) = %d, but Owned listed %d", owner, n, len(owned))
+		}
+	}
+	s.DeleteExpired(ctx)
+	if n := s.Len(); n != 0 {
+		t.Errorf("Len after deleting every owner's records and the expired ones = %d, want 0", n)
+	}
+}
+
+func Example() {
+	ctx := context.Background()
+	store := memstore.New(memstore.Options{MaxSessions: 10_000})
+	defer store.Close()
+	store.StartCleanup(time.Minute)
+
+	// The Manager does this; here the Store is used directly.
+	token, err := store.Save(ctx, "", 0, typedsession.Record{
+		Data:    []byte(`{"Name":"Ada"}`),
+		Expiry:  time.Now().Add(time.Hour),
+		Version: 1,
+	})
+	if err != nil {
+		panic(err)
+	}
+	rec, found, err := store.Load(ctx, token)
+	fmt.Println(string(rec.Data), found, err)
+
+	// A write at a stale version loses.
+	_, err = store.Save(ctx, token, 0, typedsession.Record{Data: []byte(`{}`), Expiry: time.Now().Add(time.Hour), Version: 1})
+	fmt.Println(errors.Is(err, typedsession.ErrConflict))
+
+	store.Delete(ctx, token)
+	_, found, _ = store.Load(ctx, token)
+	fmt.Println(found)
+	// Output:
+	// {"Name":"Ada"} true <nil>
+	// true
+	// false
+}
+
+func ExampleOptions_now() {
+	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
+	store := memstore.New(memstore.Options{Now: func() time.Time { return now }})
+	ctx := context.Background()
+
+	token, _ := store.Save(ctx, "", 0, typedsession.Record{Data: []byte("hi"), Expiry: now.Add(time.Minute)})
+	_, found, _ := store.Load(ctx, token)
+	fmt.Println("before expiry:", found)
+
+	now = now.Add(time.Minute)
+	_, found, _ = store.Load(ctx, token)
+	fmt.Println("at expiry:", found)
+	n, _ := store.DeleteExpired(ctx)
+	fmt.Println("removed:", n)
+	// Output:
+	// before expiry: true
+	// at expiry: false
+	// removed: 1
+}
