@@ -12,10 +12,12 @@ package main
 import (
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"html/template"
 	"log"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -83,6 +85,10 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <form method="post" action="/cart"><select name="sku"><option>BOOK-9780141439846</option><option>PEN-LAMY-SAFARI</option><option>INK-50ML-BLUEBLK</option></select> <button>Add to cart</button></form>
 <h2>The session</h2>
 <p>Visits: {{.P.Visits}}. {{if .Expiry.IsZero}}No session is stored yet.{{else}}Ends at {{.Expiry.Format "15:04:05"}} unless used again.{{end}}</p>
+{{if .P.Name}}<h2>Your sessions</h2>
+{{if .SessionsErr}}<p>{{.SessionsErr}}</p>{{else}}<table><tr><th>Started</th><th>Last seen</th><th>Ends</th><th></th></tr>
+{{range .Sessions}}<tr class="session"><td>{{.Created.Format "15:04:05"}}</td><td>{{.LastSeen.Format "15:04:05"}}</td><td>{{.Expiry.Format "15:04:05"}}</td><td>{{if .Current}}this browser{{end}}</td></tr>{{end}}</table>
+<form method="post" action="/logout/others"><button>Log out everywhere else</button></form>{{end}}{{end}}
 </body></html>`))
 
 func newRouter(sessions *typedsession.Manager[Profile]) http.Handler {
@@ -106,20 +112,35 @@ func newRouter(sessions *typedsession.Manager[Profile]) http.Handler {
 			fail(w, err)
 			return
 		}
+		data := struct {
+			P           Profile
+			Expiry      time.Time
+			Sessions    []typedsession.SessionInfo
+			SessionsErr error
+		}{P: p, Expiry: exp}
+		if p.UserID != 0 {
+			for info, err := range sessions.Sessions(r.Context(), owner(p)) {
+				if err != nil {
+					data.SessionsErr = err // the cookie store cannot list sessions
+					break
+				}
+				data.Sessions = append(data.Sessions, info)
+			}
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		page.Execute(w, struct {
-			P      Profile
-			Expiry time.Time
-		}{p, exp})
+		page.Execute(w, data)
 	})
 	r.Post("/login", func(w http.ResponseWriter, r *http.Request) {
 		name := r.FormValue("name")
-		err := sessions.Update(r.Context(), func(p *Profile) error {
-			p.Name, p.UserID, p.LoggedIn = name, int64(len(name))*1000+7, time.Now()
+		p := Profile{Name: name, UserID: userID(name), LoggedIn: time.Now()}
+		err := sessions.Update(r.Context(), func(q *Profile) error {
+			q.Name, q.UserID, q.LoggedIn = p.Name, p.UserID, p.LoggedIn
 			return nil
 		})
 		if err == nil {
-			err = sessions.Renew(r.Context()) // a new token on login
+			// The owner makes the session listable and revocable; a new owner also
+			// renews the token, as a login must.
+			err = sessions.SetOwner(r.Context(), owner(p))
 		}
 		if err != nil {
 			fail(w, err)
@@ -129,6 +150,13 @@ func newRouter(sessions *typedsession.Manager[Profile]) http.Handler {
 	})
 	r.Post("/logout", func(w http.ResponseWriter, r *http.Request) {
 		if err := sessions.Destroy(r.Context()); err != nil {
+			fail(w, err)
+			return
+		}
+		back(w, r)
+	})
+	r.Post("/logout/others", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := sessions.DestroyOthers(r.Context()); err != nil {
 			fail(w, err)
 			return
 		}
@@ -162,3 +190,13 @@ func newRouter(sessions *typedsession.Manager[Profile]) http.Handler {
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
 	return r
 }
+
+// userID stands in for a user database: the same name is the same user.
+func userID(name string) int64 {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return int64(h.Sum32()) + 1
+}
+
+// owner is the owner of a logged-in user's sessions.
+func owner(p Profile) string { return strconv.FormatInt(p.UserID, 10) }

@@ -59,6 +59,31 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(body, "Hello, <b>Ada</b>") || !strings.Contains(body, "<td>PEN-LAMY-SAFARI</td><td>2</td>") {
 		t.Fatalf("after login and two adds, page = %q", body)
 	}
+	// A second browser logs in as the same user; "log out everywhere else" ends it.
+	other := &http.Client{Transport: srv.Client().Transport}
+	other.Jar, _ = cookiejar.New(nil)
+	if resp, err := other.PostForm(srv.URL+"/login", url.Values{"name": {"Ada"}}); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	if body := get(); strings.Count(body, "<td>this browser</td>") != 1 || strings.Count(body, `<tr class="session">`) != 2 {
+		t.Fatalf("your sessions: want two sessions listed, one of them this browser: %q", body)
+	}
+	post("/logout/others", nil)
+	if body := get(); strings.Count(body, `<tr class="session">`) != 1 {
+		t.Fatalf("after log out everywhere else, want one session left: %q", body)
+	}
+	resp, err := other.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(b), "Hello") {
+		t.Fatalf("the other browser is still logged in after log out everywhere else")
+	}
+
 	post("/logout", nil)
 	if body := get(); strings.Contains(body, "Ada") || strings.Contains(body, "<td>PEN-LAMY") {
 		t.Fatalf("after logout the page still shows the session: %q", body)
