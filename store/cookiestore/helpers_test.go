@@ -1,0 +1,107 @@
+package cookiestore_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store/cookiestore"
+)
+
+// Item and Profile are the canonical payload of BENCH-WORKLOAD.md.
+type Item struct {
+	SKU        string
+	Qty        int
+	PriceCents int64
+}
+
+type Profile struct {
+	UserID   int64
+	Name     string
+	Email    string
+	Roles    []string
+	Cart     []Item
+	Counter  int
+	LastSeen time.Time
+}
+
+func canonicalProfile() Profile {
+	return Profile{
+		UserID: 4242,
+		Name:   "Ada Lovelace",
+		Email:  "ada@analytical-engine.example",
+		Roles:  []string{"customer", "beta-tester", "newsletter"},
+		Cart: []Item{
+			{"BOOK-9780141439846", 1, 1299},
+			{"PEN-LAMY-SAFARI", 2, 2950},
+			{"INK-50ML-BLUEBLK", 3, 1150},
+			{"NOTEBOOK-A5-DOT", 1, 2400},
+			{"GIFT-WRAP", 1, 399},
+		},
+		Counter:  0,
+		LastSeen: time.Date(2025, 3, 14, 15, 9, 26, 535e6, time.UTC),
+	}
+}
+
+func canonicalJSON(tb testing.TB) []byte {
+	tb.Helper()
+	b, err := json.Marshal(canonicalProfile())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// t0 is the fixed "now" of the tests.
+var t0 = time.UnixMilli(1_750_000_000_000)
+
+func newKey(tb testing.TB) []byte {
+	tb.Helper()
+	k := make([]byte, cookiestore.KeySize)
+	rand.Read(k)
+	return k
+}
+
+// fixedKey returns a reproducible key, different for each b.
+func fixedKey(b byte) []byte { return bytes.Repeat([]byte{b}, cookiestore.KeySize) }
+
+// newStore returns a store over keys whose clock reads *now.
+func newStore(tb testing.TB, now *time.Time, opts cookiestore.Options) *cookiestore.Store {
+	tb.Helper()
+	if now != nil {
+		opts.Now = func() time.Time { return *now }
+	}
+	s, err := cookiestore.New(opts)
+	if err != nil {
+		tb.Fatalf("New() error = %v", err)
+	}
+	return s
+}
+
+func sampleRecord() typedsession.Record {
+	return typedsession.Record{
+		Data:    []byte(`{"UserID":42,"Name":"Napoleon"}`),
+		Expiry:  t0.Add(time.Hour),
+		Created: t0.Add(-time.Minute),
+		Version: 7,
+		Owner:   "user-42",
+		Persist: true,
+	}
+}
+
+func mustSave(tb testing.TB, s *cookiestore.Store, rec typedsession.Record) string {
+	tb.Helper()
+	tok, err := s.Save(tb.Context(), "", 0, rec)
+	if err != nil {
+		tb.Fatalf("Save() error = %v", err)
+	}
+	return tok
+}
+
+func sameRecord(a, b typedsession.Record) bool {
+	return bytes.Equal(a.Data, b.Data) && a.Expiry.Equal(b.Expiry) && a.Created.Equal(b.Created) &&
+		a.Version == b.Version && a.Owner == b.Owner && a.Persist == b.Persist
+}
