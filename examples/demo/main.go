@@ -10,6 +10,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"hash/fnv"
@@ -120,9 +121,13 @@ func newRouter(sessions *typedsession.Manager[Profile]) http.Handler {
 		}{P: p, Expiry: exp}
 		if p.UserID != 0 {
 			for info, err := range sessions.Sessions(r.Context(), owner(p)) {
-				if err != nil {
-					data.SessionsErr = err // the cookie store cannot list sessions
+				if errors.Is(err, errors.ErrUnsupported) {
+					data.SessionsErr = errors.New("This store keeps no server state (the cookie store): it cannot list or end your other sessions.")
 					break
+				}
+				if err != nil {
+					fail(w, err)
+					return
 				}
 				data.Sessions = append(data.Sessions, info)
 			}

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
+	"log"
+	"os"
 	"time"
 
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store/cookiestore"
 	"github.com/seed96b21533/typedsession/store/memstore"
 )
 
@@ -16,6 +21,29 @@ func openStore(kind string) (typedsession.Store, func(), error) {
 		s := memstore.New(memstore.Options{})
 		s.StartCleanup(time.Minute)
 		return s, func() { s.Close() }, nil
+	case "cookie":
+		key, err := cookieKey()
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key}})
+		return s, func() {}, err
 	}
 	return nil, nil, fmt.Errorf("demo: unknown STORE %q (want memory, redis, postgres or cookie)", kind)
+}
+
+// cookieKey returns the sealing key from COOKIE_KEY (32 bytes in base64), or a random
+// one, which makes every session end when the demo restarts.
+func cookieKey() ([]byte, error) {
+	if v := os.Getenv("COOKIE_KEY"); v != "" {
+		key, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return nil, fmt.Errorf("demo: COOKIE_KEY: %w", err)
+		}
+		return key, nil
+	}
+	log.Print("demo: COOKIE_KEY not set (32 bytes in base64, e.g. `head -c32 /dev/urandom | base64`): using a random key; sessions end on restart")
+	key := make([]byte, cookiestore.KeySize)
+	rand.Read(key)
+	return key, nil
 }
