@@ -141,6 +141,11 @@ func (s *session[T]) save(ctx context.Context, late bool) error {
 			rec.Version = s.rec.Version + 1
 			token, err = m.store.Save(ctx, s.token, s.rec.Version, rec)
 			if errors.Is(err, ErrConflict) && attempt < m.opts.MaxRetries {
+				// Wait first, then reload and save at once: a wait between the read and
+				// the write would only widen the window for the next conflict.
+				if err := backoff(ctx, attempt); err != nil {
+					return s.fail(fmt.Errorf("typedsession: save: %w", err))
+				}
 				if err := s.reload(ctx); err != nil {
 					return err
 				}
@@ -151,9 +156,6 @@ func (s *session[T]) save(ctx context.Context, late bool) error {
 					return nil
 				}
 				rec = s.rec
-				if err := backoff(ctx, attempt); err != nil {
-					return s.fail(fmt.Errorf("typedsession: save: %w", err))
-				}
 				continue
 			}
 		}
