@@ -307,6 +307,9 @@ func testLazy(t *testing.T, store typedsession.Store, _ ManagerOptions) {
 	if n := s.store.total(); n != 0 {
 		t.Errorf("a request that never asks for its session made %d store calls; want 0", n)
 	}
+	if c := sessionCookie(resp); c != nil {
+		t.Errorf("a request that never asks for its session got a cookie: %v", c)
+	}
 	resp, _ = s.must("GET", "/get", nil)
 	if c := sessionCookie(resp); c != nil {
 		t.Errorf("a visitor whose session was never modified got a cookie: %v", c)
