@@ -1,0 +1,253 @@
+package pgstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/internal/testenv"
+	"github.com/seed96b21533/typedsession/store/pgstore"
+)
+
+// pgURL is the PostgreSQL the tests use.
+var pgURL = testenv.Getenv("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+// poolConfig returns the configuration of a pool on pgURL, or ends the test.
+func poolConfig(t testing.TB) *pgxpool.Config {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(pgURL)
+	if err != nil {
+		t.Fatalf("PG_URL %q: %v", pgURL, err)
+	}
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	return cfg
+}
+
+// newPool connects a pool with cfg (nil: the defaults) and closes it when the
+// test ends. A PostgreSQL that cannot be reached ends the test through
+// testenv.Unavailable.
+func newPool(t testing.TB, cfg *pgxpool.Config) *pgxpool.Pool {
+	t.Helper()
+	if cfg == nil {
+		cfg = poolConfig(t)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("pgxpool.NewWithConfig: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		testenv.Unavailable(t, "PostgreSQL at "+pgURL, err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// uniqueTable returns a table name no other test uses.
+func uniqueTable() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "public.sessions_" + hex.EncodeToString(b[:])
+}
+
+// newStore returns a Store over db on a table of its own, migrated, and drops
+// the table when the test ends.
+func newStore(t testing.TB, db pgstore.DB, opts pgstore.Options) *pgstore.Store {
+	t.Helper()
+	if opts.Table == "" {
+		opts.Table = uniqueTable()
+	}
+	s := pgstore.New(db, opts)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		if _, err := db.Exec(context.Background(), "DROP TABLE IF EXISTS "+quote(opts.Table)); err != nil {
+			t.Errorf("dropping %s: %v", opts.Table, err)
+		}
+	})
+	return s
+}
+
+// quote quotes a table name the way pgstore does.
+func quote(table string) string {
+	return pgx.Identifier(strings.Split(table, ".")).Sanitize()
+}
+
+// key returns the KV key of a fresh token.
+func key(t testing.TB) string {
+	t.Helper()
+	k, ok := typedsession.Key(typedsession.NewToken())
+	if !ok {
+		t.Fatal("Key(NewToken()) is not ok")
+	}
+	return k
+}
+
+// record returns a live record as the Manager makes them (whole milliseconds).
+func record(data string, version uint64, ttl time.Duration) typedsession.Record {
+	now := time.Now().Truncate(time.Millisecond)
+	return typedsession.Record{
+		Data:    []byte(data),
+		Expiry:  now.Add(ttl),
+		Created: now,
+		Version: version,
+	}
+}
+
+// sameRecord reports whether a and b hold the same fields.
+func sameRecord(a, b typedsession.Record) bool {
+	return bytes.Equal(a.Data, b.Data) && a.Expiry.Equal(b.Expiry) && a.Created.Equal(b.Created) &&
+		a.Version == b.Version && a.Owner == b.Owner && a.Persist == b.Persist
+}
+
+// countRows returns the rows of table, and those of them expired.
+func countRows(t testing.TB, db pgstore.DB, table string) (all, expired int64) {
+	t.Helper()
+	err := db.QueryRow(context.Background(),
+		"SELECT count(*), count(*) FILTER (WHERE expiry <= $1) FROM "+quote(table), time.Now()).
+		Scan(&all, &expired)
+	if err != nil {
+		t.Fatalf("counting rows of %s: %v", table, err)
+	}
+	return all, expired
+}
+
+// proxy is a TCP proxy between pgx and PostgreSQL that a test can cut.
+type proxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	cut   bool
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// startProxy listens on a loopback port and forwards to target until the
+// test ends.
+func startProxy(t testing.TB, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target, conns: make(map[net.Conn]struct{})}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		p.Cut()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *proxy) port() uint16 {
+	return uint16(p.ln.Addr().(*net.TCPAddr).Port)
+}
+
+func (p *proxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.wg.Add(1)
+		go p.handle(c)
+	}
+}
+
+func (p *proxy) handle(c net.Conn) {
+	defer p.wg.Done()
+	if !p.track(c) {
+		c.Close()
+		return
+	}
+	defer p.untrack(c)
+	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	if err != nil {
+		return
+	}
+	if !p.track(up) {
+		up.Close()
+		return
+	}
+	defer p.untrack(up)
+	done := make(chan struct{}, 2)
+	pipe := func(dst, src net.Conn) {
+		io.Copy(dst, src)
+		dst.Close()
+		src.Close()
+		done <- struct{}{}
+	}
+	go pipe(up, c)
+	go pipe(c, up)
+	<-done
+	<-done
+}
+
+// track records c, or reports false when the proxy is cut.
+func (p *proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cut {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *proxy) untrack(c net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.conns, c)
+	c.Close()
+}
+
+// Cut closes every connection and refuses new ones until Restore.
+func (p *proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// Restore lets connections through again.
+func (p *proxy) Restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
+}
+
+// proxiedPool returns a pool that reaches PostgreSQL through a proxy the test
+// controls.
+func proxiedPool(t testing.TB) (*pgxpool.Pool, *proxy) {
+	t.Helper()
+	newPool(t, nil) // skips or fails if PostgreSQL is down
+	cfg := poolConfig(t)
+	target := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
+	p := startProxy(t, target)
+	cfg.ConnConfig.Host = "127.0.0.1"
+	cfg.ConnConfig.Port = p.port()
+	cfg.ConnConfig.Fallbacks = nil
+	cfg.ConnConfig.ConnectTimeout = 2 * time.Second
+	return newPool(t, cfg), p
+}

@@ -1,0 +1,218 @@
+package pgstore
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/seed96b21533/typedsession"
+)
+
+// DB is what a Store needs of its database: the three query methods that
+// *pgxpool.Pool, *pgx.Conn and pgx.Tx all have.
+//
+// The Store is safe for concurrent use when its DB is: a *pgxpool.Pool is, a
+// *pgx.Conn and a pgx.Tx are not.
+type DB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+var (
+	_ DB = (*pgxpool.Pool)(nil)
+	_ DB = (*pgx.Conn)(nil)
+	_ DB = pgx.Tx(nil)
+)
+
+// DefaultTable is the table a Store uses when Options.Table is empty.
+const DefaultTable = "sessions"
+
+// DefaultBatchSize is the batch size of [Store.DeleteExpired] when
+// Options.BatchSize is zero.
+const DefaultBatchSize = 1000
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// Table is the name of the sessions table, optionally schema-qualified
+	// ("auth.sessions"). Each part is quoted, so it is case-sensitive and may
+	// hold any character but a dot. Default: "sessions".
+	Table string
+
+	// BatchSize is the largest number of expired rows that one statement of
+	// [Store.DeleteExpired] deletes. Default: 1000.
+	BatchSize int
+
+	// Logger receives the errors of the background cleanup started by
+	// [Store.StartCleanup]. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is a [typedsession.Store] that keeps sessions in a PostgreSQL table.
+// Its embedded Server holds the [KV] that does the work.
+//
+// A Store is safe for concurrent use when its DB is.
+type Store struct {
+	typedsession.Server
+
+	kv     *KV
+	logger *slog.Logger
+
+	mu   sync.Mutex
+	stop context.CancelFunc // of the running cleanup, or nil
+	done chan struct{}      // closed when the running cleanup has returned
+}
+
+var (
+	_ typedsession.Store      = (*Store)(nil)
+	_ typedsession.OwnerStore = (*Store)(nil)
+	_ typedsession.KV         = (*KV)(nil)
+	_ typedsession.OwnerKV    = (*KV)(nil)
+)
+
+// New returns a Store that keeps its sessions in the table named by
+// opts.Table, through db. It does no I/O and starts nothing: call
+// [Store.Migrate] (or run the SQL of [Schema] yourself) to create the table,
+// and [Store.StartCleanup] to delete expired rows in the background.
+//
+// New panics if db is nil or the table name has an empty part or more than
+// two parts.
+func New(db DB, opts Options) *Store {
+	if db == nil {
+		panic("pgstore: New called with a nil DB")
+	}
+	if opts.Table == "" {
+		opts.Table = DefaultTable
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	kv := newKV(db, opts.Table, opts.BatchSize)
+	return &Store{Server: typedsession.Server{KV: kv}, kv: kv, logger: opts.Logger}
+}
+
+// tableIdent splits a possibly schema-qualified table name into its parts.
+func tableIdent(table string) pgx.Identifier {
+	parts := strings.Split(table, ".")
+	if len(parts) > 2 {
+		panic("pgstore: table name " + table + " has more than two parts")
+	}
+	for _, p := range parts {
+		if p == "" {
+			panic("pgstore: table name " + table + " has an empty part")
+		}
+	}
+	return pgx.Identifier(parts)
+}
+
+// Migrate creates the table and its indexes if they do not exist, with the
+// SQL that [Schema] returns. It is idempotent, and safe to call from several
+// instances at once: it holds a transaction-scoped advisory lock while it runs.
+func (s *Store) Migrate(ctx context.Context) error {
+	// Without arguments pgx sends this as one simple query: one implicit
+	// transaction, so the advisory lock is held to its end, and it works
+	// behind a pooler in transaction mode.
+	if _, err := s.kv.db.Exec(ctx, s.kv.migrate); err != nil {
+		return wrap("migrate", err)
+	}
+	return nil
+}
+
+// DeleteExpired deletes the rows whose expiry has passed and returns how many
+// it deleted. It works in batches of Options.BatchSize rows, each one short
+// statement that skips rows locked by others, so it holds no long locks and
+// several instances may run it at once. It stops early, with ctx's error, when
+// ctx is done.
+//
+// Expired rows are never returned whether or not they have been deleted;
+// deleting them only reclaims space.
+func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		tag, err := s.kv.db.Exec(ctx, s.kv.deleteExpired, time.Now(), s.kv.batch)
+		if err != nil {
+			return total, wrap("delete expired", err)
+		}
+		n := tag.RowsAffected()
+		total += n
+		if n < int64(s.kv.batch) {
+			return total, nil
+		}
+	}
+}
+
+// StartCleanup starts a goroutine that calls [Store.DeleteExpired] every
+// interval until [Store.Close]. Its errors go to Options.Logger. Calling
+// StartCleanup again replaces the running cleanup with one at the new interval.
+// StartCleanup panics if interval is not positive.
+func (s *Store) StartCleanup(interval time.Duration) {
+	if interval <= 0 {
+		panic("pgstore: StartCleanup interval must be positive")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.stop, s.done = cancel, done
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			n, err := s.DeleteExpired(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.logger.LogAttrs(ctx, slog.LevelError, "pgstore: deleting expired sessions failed",
+					slog.String("table", s.kv.table), slog.Int64("deleted", n), slog.Any("error", err))
+			}
+		}
+	}()
+}
+
+// Close stops the cleanup started by [Store.StartCleanup] and waits for it to
+// return. It does not close the DB, which belongs to the caller. Close may be
+// called more than once, and without a cleanup running; it returns nil.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+	return nil
+}
+
+func (s *Store) stopLocked() {
+	if s.stop == nil {
+		return
+	}
+	s.stop()
+	<-s.done
+	s.stop, s.done = nil, nil
+}
+
+// wrap prefixes err with the package and the operation.
+func wrap(op string, err error) error {
+	return &opError{op: op, err: err}
+}
+
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return "pgstore: " + e.op + ": " + e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
