@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -8,9 +9,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 	"github.com/seed96b21533/typedsession/store/memstore"
+	"github.com/seed96b21533/typedsession/store/pgstore"
 )
 
 // openStore returns the store named by kind ("" or "memory", "redis", "postgres",
@@ -21,6 +24,19 @@ func openStore(kind string) (typedsession.Store, func(), error) {
 		s := memstore.New(memstore.Options{})
 		s.StartCleanup(time.Minute)
 		return s, func() { s.Close() }, nil
+	case "postgres":
+		ctx := context.Background()
+		pool, err := pgxpool.New(ctx, getenv("PG_URL", "postgres://postgres@127.0.0.1:5432/test"))
+		if err != nil {
+			return nil, nil, err
+		}
+		s := pgstore.New(pool, pgstore.Options{Table: "demo_sessions"})
+		if err := s.Migrate(ctx); err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		s.StartCleanup(time.Minute)
+		return s, func() { s.Close(); pool.Close() }, nil
 	case "cookie":
 		key, err := cookieKey()
 		if err != nil {
@@ -30,6 +46,13 @@ func openStore(kind string) (typedsession.Store, func(), error) {
 		return s, func() {}, err
 	}
 	return nil, nil, fmt.Errorf("demo: unknown STORE %q (want memory, redis, postgres or cookie)", kind)
+}
+
+func getenv(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
 
 // cookieKey returns the sealing key from COOKIE_KEY (32 bytes in base64), or a random
