@@ -165,8 +165,9 @@ func TestMaxSessions(t *testing.T) {
 					t.Fatalf("after %d Creates over the bound: Len = %d, want at most MaxSessions %d", i+1, n, tc.max)
 				}
 			}
-			if n := s.Len(); n != tc.max {
-				t.Errorf("Len = %d, want MaxSessions %d", n, tc.max)
+			// Full again, unless the last Creates dropped several expired records at once.
+			if n := s.Len(); n > tc.max || n < tc.max-tc.expired {
+				t.Errorf("Len = %d, want MaxSessions %d (or up to %d fewer)", n, tc.max, tc.expired)
 			}
 			// The newest record is never the one evicted to make room for itself.
 			k := newKey()
