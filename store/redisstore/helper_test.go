@@ -1,0 +1,236 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/internal/testenv"
+	"github.com/seed96b21533/typedsession/store/redisstore"
+)
+
+// redisAddr is the Redis the tests use: REDIS_ADDR, or 127.0.0.1:6379.
+func redisAddr() string { return testenv.Getenv("REDIS_ADDR", "127.0.0.1:6379") }
+
+// dial connects a rueidis client to addrs and pings it. It ends the test through
+// testenv.Unavailable if the server cannot be reached, and closes the client on cleanup.
+func dial(t testing.TB, opt rueidis.ClientOption) rueidis.Client {
+	t.Helper()
+	if len(opt.InitAddress) == 0 {
+		opt.InitAddress = []string{redisAddr()}
+	}
+	c, err := rueidis.NewClient(opt)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = c.Do(ctx, c.B().Ping().Build()).Error()
+		cancel()
+		if err != nil {
+			c.Close()
+		}
+	}
+	if err != nil {
+		testenv.Unavailable(t, "Redis at "+opt.InitAddress[0], err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// uniquePrefix returns a key prefix no other test uses, and removes every key under it
+// when the test ends.
+func uniquePrefix(t testing.TB, c rueidis.Client) string {
+	t.Helper()
+	var b [8]byte
+	rand.Read(b[:])
+	prefix := "redisstore-test:" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() { deletePrefix(t, c, prefix) })
+	return prefix
+}
+
+// deletePrefix deletes every key under prefix, on every master of c.
+func deletePrefix(t testing.TB, c rueidis.Client, prefix string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, node := range c.Nodes() {
+		var cursor uint64
+		for {
+			e, err := node.Do(ctx, node.B().Scan().Cursor(cursor).Match(prefix+"*").Count(1000).Build()).AsScanEntry()
+			if err != nil {
+				// A replica, a node that is gone, or a client already closed: the
+				// keys expire on their own.
+				break
+			}
+			for _, k := range e.Elements {
+				node.Do(ctx, node.B().Del().Key(k).Build())
+			}
+			if e.Cursor == 0 {
+				break
+			}
+			cursor = e.Cursor
+		}
+	}
+}
+
+// newStore returns a Store on the test Redis under a unique prefix, and its client.
+func newStore(t testing.TB, opts redisstore.Options) (*redisstore.Store, rueidis.Client) {
+	t.Helper()
+	c := dial(t, rueidis.ClientOption{})
+	return newStoreOn(t, c, opts), c
+}
+
+// newStoreOn returns a Store on c under a unique prefix (unless opts has one).
+func newStoreOn(t testing.TB, c rueidis.Client, opts redisstore.Options) *redisstore.Store {
+	t.Helper()
+	if opts.Prefix == "" {
+		opts.Prefix = uniquePrefix(t, c)
+	}
+	return redisstore.New(c, opts)
+}
+
+// newKey returns a fresh KV key, as the Server would make it.
+func newKey() string {
+	k, _ := typedsession.Key(typedsession.NewToken())
+	return k
+}
+
+// proxy is a TCP proxy on a loopback port in front of a Redis, which the test can cut
+// (every connection closed, new ones closed at once) and restore, and which counts the
+// bytes it forwards from clients to the server.
+type proxy struct {
+	ln     net.Listener
+	target string
+	up     atomic.Bool
+	sent   atomic.Int64 // bytes from clients to the server
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// newProxy starts a proxy in front of target and stops it when the test ends.
+func newProxy(t testing.TB, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p.up.Store(true)
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.closeAll()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *proxy) Addr() string { return p.ln.Addr().String() }
+
+// Cut closes every open connection and makes new ones fail until Restore.
+func (p *proxy) Cut() {
+	p.up.Store(false)
+	p.closeAll()
+}
+
+// Restore lets connections through again.
+func (p *proxy) Restore() { p.up.Store(true) }
+
+// Sent returns the number of bytes forwarded from clients to the server so far.
+func (p *proxy) Sent() int64 { return p.sent.Load() }
+
+func (p *proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.up.Load() {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *proxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+func (p *proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		if !p.track(c) {
+			c.Close()
+			continue
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil || !p.track(s) {
+			c.Close()
+			if s != nil {
+				s.Close()
+			}
+			continue
+		}
+		p.wg.Add(2)
+		go p.pipe(s, c, &p.sent)
+		go p.pipe(c, s, nil)
+	}
+}
+
+// pipe copies from src to dst until either fails, then closes both.
+func (p *proxy) pipe(dst, src net.Conn, count *atomic.Int64) {
+	defer p.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if count != nil {
+				count.Add(int64(n))
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				err = werr
+			}
+		}
+		if err != nil { // EOF, or a connection closed by Cut
+			break
+		}
+	}
+	src.Close()
+	dst.Close()
+}
+
+func contextTimeout(t testing.TB, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(t.Context(), d)
+}
+
+// waitFound polls Get, errors included, until it finds key, and returns the record.
+func waitFound(t *testing.T, kv typedsession.KV, key string) typedsession.Record {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := contextTimeout(t, time.Second)
+		rec, found, err := kv.Get(ctx, key)
+		cancel()
+		if err == nil && found {
+			return rec
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Get() = found %v, err %v; want the record back", found, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

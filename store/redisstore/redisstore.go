@@ -1,0 +1,555 @@
+package redisstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+	"github.com/seed96b21533/typedsession"
+)
+
+// DefaultPrefix is the key prefix used when [Options].Prefix is empty.
+const DefaultPrefix = "session:"
+
+// Options configures a [Store]. The zero value is the default: keys under "session:",
+// no client-side caching.
+type Options struct {
+	// Prefix is prepended to every key the store writes. Default [DefaultPrefix].
+	// Give each application sharing a Redis its own prefix. A prefix with a hash tag
+	// ("{sessions}:") puts every session in one cluster slot; the default spreads them.
+	Prefix string
+
+	// CacheTTL, when positive, serves Get from rueidis client-side caching: a read of a
+	// session that has not changed since it was cached makes no round trip. An entry
+	// lives at most CacheTTL (and never past the key's expiry). Writes are not cached
+	// and stay correct whatever a cached read returned, through the version check; see
+	// "Client-side caching" in the package documentation for the staleness window.
+	// Default 0: off, every Get is one GET. The client must have caching enabled
+	// (rueidis's default; with ClientOption.DisableCache a cached Get is a plain GET).
+	CacheTTL time.Duration
+}
+
+// Store is a [typedsession.Store] that keeps sessions in Redis. Its KV field is a
+// [*KV]. Owner operations (log out everywhere) are supported.
+type Store struct {
+	typedsession.Server
+}
+
+// KV is the [typedsession.KV] (and [typedsession.OwnerKV]) on Redis behind a [Store].
+// It is safe for concurrent use.
+type KV struct {
+	client   rueidis.Client
+	prefix   string
+	ownerPfx string
+	cacheTTL time.Duration
+
+	// With caching on, marks holds the state this KV last wrote at a key (key -> *mark),
+	// so that a cached read that predates the write is not returned: Redis sends the
+	// invalidation after the write's reply, so without marks a Get right after an
+	// Update through this same KV could see the old record.
+	marks  sync.Map
+	nmarks atomic.Uint64
+}
+
+var (
+	_ typedsession.Store      = (*Store)(nil)
+	_ typedsession.OwnerStore = (*Store)(nil)
+	_ typedsession.KV         = (*KV)(nil)
+	_ typedsession.OwnerKV    = (*KV)(nil)
+)
+
+// New returns a Store that keeps sessions in Redis through client, which may be a
+// standalone, Sentinel or Cluster client: every operation touches one key per command
+// or script. New does no I/O. The caller keeps ownership of client and closes it.
+func New(client rueidis.Client, opts Options) *Store {
+	if client == nil {
+		panic("redisstore: nil rueidis.Client")
+	}
+	prefix := opts.Prefix
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return &Store{Server: typedsession.Server{KV: &KV{
+		client:   client,
+		prefix:   prefix,
+		ownerPfx: prefix + "owner:",
+		cacheTTL: max(opts.CacheTTL, 0),
+	}}}
+}
+
+// errMalformed reports a value at a session key that is not a record.
+var errMalformed = errors.New("redisstore: malformed record")
+
+func (kv *KV) key(key string) string { return kv.prefix + key }
+
+func (kv *KV) ownerKey(owner string) string { return kv.ownerPfx + owner }
+
+// ms returns t as Unix milliseconds for PXAT/PEXPIREAT, which reject values below 1.
+// A zero or pre-1970 time becomes 1, long past, so Redis drops the key at once.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 1
+	}
+	return max(t.UnixMilli(), 1)
+}
+
+func msArg(t time.Time) string { return strconv.FormatInt(ms(t), 10) }
+
+// encode returns the binary record as a string without copying: the buffer is fresh
+// and never written again, so rueidis may hold it for as long as it likes.
+func encode(rec typedsession.Record) (string, error) {
+	b, err := rec.AppendBinary(make([]byte, 0, 32+len(rec.Owner)+len(rec.Data)))
+	if err != nil {
+		return "", fmt.Errorf("redisstore: encode: %w", err)
+	}
+	return rueidis.BinaryString(b), nil
+}
+
+// live reports whether rec has not expired: a record at or past its Expiry is gone,
+// even in the millisecond before Redis drops it.
+func live(rec *typedsession.Record, now time.Time) bool {
+	return now.Before(rec.Expiry)
+}
+
+// isNil reports whether err is Redis's nil reply, also when wrapped.
+func isNil(err error) bool {
+	if rueidis.IsRedisNil(err) {
+		return true
+	}
+	var re *rueidis.RedisError
+	return errors.As(err, &re) && re.IsNil()
+}
+
+// Get implements [typedsession.KV]: one GET, or none when CacheTTL is set and the
+// session is cached.
+func (kv *KV) Get(ctx context.Context, key string) (typedsession.Record, bool, error) {
+	if kv.cacheTTL <= 0 {
+		return kv.parse(kv.client.Do(ctx, kv.client.B().Get().Key(kv.key(key)).Build()), key, false)
+	}
+	m, marked := kv.marks.Load(key)
+	rec, found, err := kv.parse(kv.client.DoCache(ctx, kv.client.B().Get().Key(kv.key(key)).Cache(), kv.cacheTTL), key, true)
+	if !marked || err != nil {
+		return rec, found, err
+	}
+	if mk := m.(*mark); time.Since(mk.at) > kv.cacheTTL || mk.seen(&rec, found) {
+		// The cache has caught up with this KV's last write (or any entry older
+		// than the write has expired): the mark is no longer needed.
+		kv.marks.CompareAndDelete(key, m)
+		return rec, found, err
+	}
+	// The cached reply may predate this KV's own write: ask Redis.
+	return kv.parse(kv.client.Do(ctx, kv.client.B().Get().Key(kv.key(key)).Build()), key, false)
+}
+
+// parse turns the reply to a GET of key into a record. A cached reply's bytes are shared
+// by every reader of the cache, so the caller gets its own copy of Data; an uncached
+// reply is fresh memory, ours alone.
+func (kv *KV) parse(resp rueidis.RedisResult, key string, cached bool) (typedsession.Record, bool, error) {
+	b, err := resp.AsBytes()
+	if err != nil {
+		if isNil(err) {
+			return typedsession.Record{}, false, nil
+		}
+		return typedsession.Record{}, false, fmt.Errorf("redisstore: get: %w", err)
+	}
+	var rec typedsession.Record
+	if err := rec.UnmarshalBinary(b); err != nil {
+		return typedsession.Record{}, false, fmt.Errorf("%w at key %q: %v", errMalformed, kv.key(key), err)
+	}
+	if !live(&rec, time.Now()) {
+		return typedsession.Record{}, false, nil
+	}
+	if cached {
+		rec.Data = bytes.Clone(rec.Data)
+	}
+	return rec, true, nil
+}
+
+// mark is the state a write of this KV left at a key, for Get to tell a cached reply
+// that predates the write. See KV.marks.
+type mark struct {
+	at      time.Time
+	kind    markKind
+	version uint64
+	expiry  int64 // Unix ms
+}
+
+type markKind uint8
+
+const (
+	markUnknown markKind = iota // the write failed in transit: it may or may not have happened
+	markWrite                   // Create or Update: version and expiry
+	markTouch                   // Touch: expiry only
+	markGone                    // Delete
+)
+
+// seen reports whether a Get that returned rec and found reflects the write of m (or
+// a later one).
+func (m *mark) seen(rec *typedsession.Record, found bool) bool {
+	switch m.kind {
+	case markWrite:
+		return found && (rec.Version > m.version || rec.Version == m.version && rec.Expiry.UnixMilli() == m.expiry)
+	case markTouch:
+		return found && rec.Expiry.UnixMilli() == m.expiry
+	case markGone:
+		return !found
+	}
+	return false
+}
+
+// markSweep is how many marks are made between two sweeps of the old ones.
+const markSweep = 1024
+
+// mark records the state a write left at key, when caching is on.
+func (kv *KV) mark(key string, kind markKind, version uint64, expiry time.Time) {
+	if kv.cacheTTL <= 0 {
+		return
+	}
+	now := time.Now()
+	kv.marks.Store(key, &mark{at: now, kind: kind, version: version, expiry: ms(expiry)})
+	if kv.nmarks.Add(1)%markSweep == 0 {
+		// A mark of a key that is never read again is dropped here, once any cached
+		// entry older than its write has expired.
+		kv.marks.Range(func(k, m any) bool {
+			if now.Sub(m.(*mark).at) > kv.cacheTTL {
+				kv.marks.CompareAndDelete(k, m)
+			}
+			return true
+		})
+	}
+}
+
+// markResult marks key after a write whose error is err: as kind if it happened, as
+// unknown if the reply was lost. A write that did not happen (a conflict) leaves the
+// cache right and needs no mark.
+func (kv *KV) markResult(key string, err error, kind markKind, version uint64, expiry time.Time) {
+	switch {
+	case err == nil:
+		kv.mark(key, kind, version, expiry)
+	case !errors.Is(err, typedsession.ErrConflict):
+		kv.mark(key, markUnknown, 0, time.Time{})
+	}
+}
+
+// Create implements [typedsession.KV]: SET NX PXAT. For a record with an Owner, the key
+// is added to the owner's set in the same round trip.
+func (kv *KV) Create(ctx context.Context, key string, rec typedsession.Record) error {
+	err := kv.create(ctx, key, rec)
+	kind := markWrite
+	if !live(&rec, time.Now()) {
+		kind = markGone
+	}
+	kv.markResult(key, err, kind, rec.Version, rec.Expiry)
+	return err
+}
+
+func (kv *KV) create(ctx context.Context, key string, rec typedsession.Record) error {
+	val, err := encode(rec)
+	if err != nil {
+		return err
+	}
+	k := kv.key(key)
+	set := kv.client.B().Set().Key(k).Value(val).Nx().PxatMillisecondsTimestamp(ms(rec.Expiry)).Build()
+	if rec.Owner == "" {
+		return createResult(kv.client.Do(ctx, set))
+	}
+	ok := kv.ownerKey(rec.Owner)
+	exp := ms(rec.Expiry)
+	res := kv.client.DoMulti(ctx,
+		set,
+		kv.client.B().Sadd().Key(ok).Member(key).Build(),
+		// A new set has no expiry, which GT treats as infinite: NX sets it first.
+		kv.client.B().Pexpireat().Key(ok).MillisecondsTimestamp(exp).Nx().Build(),
+		kv.client.B().Pexpireat().Key(ok).MillisecondsTimestamp(exp).Gt().Build(),
+	)
+	if err := createResult(res[0]); err != nil {
+		return err
+	}
+	for _, r := range res[1:] {
+		if err := r.Error(); err != nil {
+			// The session exists but is not indexed, so log-out-everywhere would miss
+			// it: take it back (best effort) and report the failure.
+			kv.client.Do(context.WithoutCancel(ctx), kv.client.B().Del().Key(k).Build())
+			return fmt.Errorf("redisstore: create: index owner: %w", err)
+		}
+	}
+	return nil
+}
+
+func createResult(r rueidis.RedisResult) error {
+	if err := r.Error(); err != nil {
+		if isNil(err) { // NX: the key exists
+			return fmt.Errorf("redisstore: create: key exists: %w", typedsession.ErrConflict)
+		}
+		return fmt.Errorf("redisstore: create: %w", err)
+	}
+	return nil
+}
+
+// ownerLua is a Lua function that returns the Owner of an encoded record, or nil if
+// v is not a record. It parses the uvarint length at byte 26 (Lua index 27).
+const ownerLua = `
+local function owner(v)
+  if string.byte(v, 1) ~= 1 then return nil end
+  local i, n, m = 27, 0, 1
+  while true do
+    local b = string.byte(v, i)
+    if not b then return nil end
+    i = i + 1
+    n = n + (b % 128) * m
+    if b < 128 then break end
+    m = m * 128
+  end
+  return string.sub(v, i, i + n - 1)
+end
+`
+
+// liveLua is a Lua function that reports whether v is a record whose Expiry (bytes 9-16)
+// is after now (Unix milliseconds), the same check Get makes.
+const liveLua = `
+local function live(v, now)
+  return string.byte(v, 1) == 1 and string.len(v) >= 26 and struct.unpack('>I8', v, 10) > tonumber(now)
+end
+`
+
+// updateScript replaces KEYS[1] with ARGV[2], expiring at ARGV[3], if it holds a live
+// record (ARGV[4] is now) at version ARGV[1] (8 bytes, big-endian, as encoded at
+// bytes 1-8). It returns 1 if it wrote, 0 if not.
+var updateScript = rueidis.NewLuaScript(liveLua + `
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 2, 9) ~= ARGV[1] or not live(v, ARGV[4]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+return 1
+`)
+
+// touchScript sets the Expiry of the live record at KEYS[1] to ARGV[1] (8 bytes,
+// big-endian, written at bytes 9-16) and its key expiry to ARGV[2] (ms); ARGV[3] is
+// now. It returns the record's Owner, or nil if there was no live record.
+var touchScript = rueidis.NewLuaScript(liveLua + ownerLua + `
+local v = redis.call('GET', KEYS[1])
+if not v or not live(v, ARGV[3]) then return nil end
+redis.call('SETRANGE', KEYS[1], 9, ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return owner(v) or ''
+`)
+
+// deleteOwnedScript deletes KEYS[1] if it holds a record whose Owner is ARGV[1], and
+// returns 1 if it did.
+var deleteOwnedScript = rueidis.NewLuaScript(ownerLua + `
+local v = redis.call('GET', KEYS[1])
+if v and owner(v) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`)
+
+func be64(v uint64) string {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 8), v)
+	return rueidis.BinaryString(b)
+}
+
+// Update implements [typedsession.KV]: one script (EVALSHA) that compares the stored
+// version and writes, atomically. For a record with an Owner, the owner's set then has
+// its expiry extended to the record's if that is later.
+func (kv *KV) Update(ctx context.Context, key string, version uint64, rec typedsession.Record) error {
+	err := kv.update(ctx, key, version, rec)
+	kind := markWrite
+	if !live(&rec, time.Now()) {
+		kind = markGone
+	}
+	kv.markResult(key, err, kind, rec.Version, rec.Expiry)
+	return err
+}
+
+func (kv *KV) update(ctx context.Context, key string, version uint64, rec typedsession.Record) error {
+	val, err := encode(rec)
+	if err != nil {
+		return err
+	}
+	n, err := updateScript.Exec(ctx, kv.client,
+		[]string{kv.key(key)},
+		[]string{be64(version), val, msArg(rec.Expiry), strconv.FormatInt(time.Now().UnixMilli(), 10)},
+	).AsInt64()
+	if err != nil {
+		return fmt.Errorf("redisstore: update: %w", err)
+	}
+	if n != 1 {
+		return fmt.Errorf("redisstore: update: version changed or session gone: %w", typedsession.ErrConflict)
+	}
+	if rec.Owner != "" {
+		return kv.extendOwner(ctx, rec.Owner, rec.Expiry)
+	}
+	return nil
+}
+
+// extendOwner makes the owner's set live at least until expiry, so that it outlives
+// every session it indexes. A missing set stays missing.
+func (kv *KV) extendOwner(ctx context.Context, owner string, expiry time.Time) error {
+	err := kv.client.Do(ctx, kv.client.B().Pexpireat().Key(kv.ownerKey(owner)).MillisecondsTimestamp(ms(expiry)).Gt().Build()).Error()
+	if err != nil {
+		return fmt.Errorf("redisstore: extend owner index: %w", err)
+	}
+	return nil
+}
+
+// Touch implements [typedsession.KV]: one script that rewrites the 8 bytes of the
+// Expiry in place (SETRANGE) and moves the key's expiry (PEXPIREAT); the data is not
+// sent. For a record with an Owner, the owner's set then has its expiry extended.
+func (kv *KV) Touch(ctx context.Context, key string, expiry time.Time) error {
+	owner, err := touchScript.Exec(ctx, kv.client,
+		[]string{kv.key(key)},
+		[]string{be64(uint64(ms(expiry))), msArg(expiry), strconv.FormatInt(time.Now().UnixMilli(), 10)},
+	).ToString()
+	if err != nil {
+		if isNil(err) { // gone or expired: nothing to do
+			return nil
+		}
+		kv.mark(key, markUnknown, 0, time.Time{})
+		return fmt.Errorf("redisstore: touch: %w", err)
+	}
+	if time.Now().Before(expiry) {
+		kv.mark(key, markTouch, 0, expiry)
+	} else {
+		kv.mark(key, markGone, 0, time.Time{})
+	}
+	if owner != "" {
+		return kv.extendOwner(ctx, owner, expiry)
+	}
+	return nil
+}
+
+// Delete implements [typedsession.KV]: one GETDEL; for a record with an Owner, an SREM
+// from the owner's set follows.
+func (kv *KV) Delete(ctx context.Context, key string) error {
+	err := kv.delete(ctx, key)
+	kv.markResult(key, err, markGone, 0, time.Time{})
+	return err
+}
+
+func (kv *KV) delete(ctx context.Context, key string) error {
+	b, err := kv.client.Do(ctx, kv.client.B().Getdel().Key(kv.key(key)).Build()).AsBytes()
+	if err != nil {
+		if isNil(err) {
+			return nil
+		}
+		return fmt.Errorf("redisstore: delete: %w", err)
+	}
+	var rec typedsession.Record
+	if rec.UnmarshalBinary(b) != nil || rec.Owner == "" {
+		return nil
+	}
+	if err := kv.client.Do(ctx, kv.client.B().Srem().Key(kv.ownerKey(rec.Owner)).Member(key).Build()).Error(); err != nil {
+		return fmt.Errorf("redisstore: delete: unindex owner: %w", err)
+	}
+	return nil
+}
+
+// members returns the keys in the owner's set.
+func (kv *KV) members(ctx context.Context, owner string) ([]string, error) {
+	m, err := kv.client.Do(ctx, kv.client.B().Smembers().Key(kv.ownerKey(owner)).Build()).AsStrSlice()
+	if err != nil && !isNil(err) {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (kv *KV) unindex(ctx context.Context, owner string, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	return kv.client.Do(ctx, kv.client.B().Srem().Key(kv.ownerKey(owner)).Member(keys...).Build()).Error()
+}
+
+// Owned implements [typedsession.OwnerKV]: SMEMBERS of the owner's set, then one GET
+// per member in one pipeline (split by slot on a cluster). Members whose record is
+// gone, expired or of another owner are removed from the set and not returned.
+func (kv *KV) Owned(ctx context.Context, owner string) (map[string]typedsession.Record, error) {
+	keys, err := kv.members(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: owned: %w", err)
+	}
+	out := make(map[string]typedsession.Record, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	cmds := make(rueidis.Commands, len(keys))
+	for i, k := range keys {
+		cmds[i] = kv.client.B().Get().Key(kv.key(k)).Build()
+	}
+	now := time.Now()
+	var stale []string
+	for i, r := range kv.client.DoMulti(ctx, cmds...) {
+		b, err := r.AsBytes()
+		if err != nil {
+			if isNil(err) {
+				stale = append(stale, keys[i])
+				continue
+			}
+			return nil, fmt.Errorf("redisstore: owned: %w", err)
+		}
+		var rec typedsession.Record
+		if rec.UnmarshalBinary(b) != nil || rec.Owner != owner || !live(&rec, now) {
+			stale = append(stale, keys[i])
+			continue
+		}
+		out[keys[i]] = rec
+	}
+	if err := kv.unindex(ctx, owner, stale); err != nil {
+		return nil, fmt.Errorf("redisstore: owned: unindex: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteOwned implements [typedsession.OwnerKV]: SMEMBERS of the owner's set, then for
+// each member but except a script that deletes the record if its Owner is owner, then
+// one SREM of the members handled.
+func (kv *KV) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+	keys, err := kv.members(ctx, owner)
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: delete owned: %w", err)
+	}
+	execs := make([]rueidis.LuaExec, 0, len(keys))
+	handled := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if k == except {
+			continue
+		}
+		execs = append(execs, rueidis.LuaExec{Keys: []string{kv.key(k)}, Args: []string{owner}})
+		handled = append(handled, k)
+	}
+	if len(execs) == 0 {
+		return 0, nil
+	}
+	n := 0
+	var firstErr error
+	done := make([]string, 0, len(handled))
+	for i, r := range deleteOwnedScript.ExecMulti(ctx, kv.client, execs...) {
+		d, err := r.AsInt64()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		n += int(d)
+		done = append(done, handled[i])
+		if d == 1 {
+			kv.mark(handled[i], markGone, 0, time.Time{})
+		}
+	}
+	if err := kv.unindex(ctx, owner, done); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	if firstErr != nil {
+		return n, fmt.Errorf("redisstore: delete owned: %w", firstErr)
+	}
+	return n, nil
+}
