@@ -211,7 +211,7 @@ func (s *session[T]) clear() {
 // backoff waits a random time that grows with attempt, so that requests racing on one
 // session spread out.
 func backoff(ctx context.Context, attempt int) error {
-	d := rand.N(time.Millisecond << min(attempt, 6))
+	d := rand.N(time.Millisecond << min(attempt, 8)) // up to 256ms
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -54,7 +54,7 @@ type Options struct {
 	Codec Codec
 	// MaxRetries bounds how many times a request's Update functions are re-applied to a
 	// reloaded session after a concurrent change, before [ErrConflict] is reported.
-	// Default 10.
+	// Default 16.
 	MaxRetries int
 
 	// ErrorHandler writes the response when a session operation fails (the store is
@@ -74,7 +74,7 @@ const (
 	defaultCookieName = "session"
 	defaultLifetime   = 24 * time.Hour
 	defaultTouch      = time.Minute
-	defaultRetries    = 10
+	defaultRetries    = 16
 )
 
 // resolve returns o with its defaults filled in, or an error for an invalid combination.
