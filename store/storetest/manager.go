@@ -144,6 +144,11 @@ func newServer(t *testing.T, store typedsession.Store, o typedsession.Options) *
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
+			// ?wait=ms holds the request between its read and its write, so that
+			// concurrent requests surely overlap.
+			if ms, err := strconv.Atoi(r.FormValue("wait")); err == nil {
+				time.Sleep(time.Duration(ms) * time.Millisecond)
+			}
 			fmt.Fprint(w, p.Counter)
 		}
 	}
@@ -534,7 +539,7 @@ func testConcurrentIncrements(t *testing.T, store typedsession.Store, o ManagerO
 	errs := make(chan string, n)
 	for range n {
 		wg.Go(func() {
-			resp, body := s.do(s.client, "POST", "/incr", nil, nil)
+			resp, body := s.do(s.client, "POST", "/incr", url.Values{"wait": {"5"}}, nil)
 			if resp.StatusCode != http.StatusOK {
 				errs <- fmt.Sprintf("status %d: %s", resp.StatusCode, body)
 			}
@@ -557,10 +562,13 @@ func testLogoutRace(t *testing.T, store typedsession.Store, o ManagerOptions) {
 	s := newServer(t, store, typedsession.Options{})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	c := s.cookie(s.client)
+	// Writers read the session, then wait; the logout lands while they wait; their
+	// writes come after it and must not bring the session back.
 	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() { s.do(s.newClient(), "POST", "/incr", nil, c) })
+	for range 10 {
+		wg.Go(func() { s.do(s.newClient(), "POST", "/incr", url.Values{"wait": {"600"}}, c) })
 	}
+	time.Sleep(300 * time.Millisecond)
 	s.do(s.newClient(), "POST", "/destroy", nil, c)
 	wg.Wait()
 	for range 3 {

@@ -1,0 +1,76 @@
+package storetest_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store/storetest"
+)
+
+func TestRunManager(t *testing.T) {
+	storetest.RunManager(t, func(t *testing.T) typedsession.Store {
+		return typedsession.Server{KV: newRefKV(bugNone)}
+	}, storetest.ManagerOptions{})
+}
+
+// keepsDeleted is a Store whose Delete does nothing: Destroy would not end a session.
+type keepsDeleted struct{ typedsession.Server }
+
+func (keepsDeleted) Delete(context.Context, string) error { return nil }
+
+// managerChildEnv names the broken store that TestBrokenManagerChild runs the suite on.
+const managerChildEnv = "STORETEST_BROKEN_STORE"
+
+func brokenStore(bug string) typedsession.Store {
+	if bug == "delete-does-nothing" {
+		return keepsDeleted{typedsession.Server{KV: newRefKV(bugNone)}}
+	}
+	return typedsession.Server{KV: newRefKV(bug)}
+}
+
+// TestBrokenManagerChild runs RunManager against a broken store, when
+// TestManagerSuiteCatchesBrokenStores runs it in a child process; otherwise it skips.
+func TestBrokenManagerChild(t *testing.T) {
+	bug, ok := os.LookupEnv(managerChildEnv)
+	if !ok {
+		t.Skip("runs only as a child process of TestManagerSuiteCatchesBrokenStores")
+	}
+	storetest.RunManager(t, func(t *testing.T) typedsession.Store { return brokenStore(bug) }, storetest.ManagerOptions{})
+}
+
+// TestManagerSuiteCatchesBrokenStores checks that RunManager fails, in the subtest that
+// should catch it, for stores that break the contract in ways a user would notice.
+func TestManagerSuiteCatchesBrokenStores(t *testing.T) {
+	for _, tc := range []struct {
+		bug     string
+		subtest string
+		want    string
+	}{
+		{bugUpdateAnyVersion, "ConcurrentIncrements", "no lost updates"},
+		{bugUpdateRecreates, "LogoutRace", "gone for good"},
+		{"delete-does-nothing", "Destroy", "the record must be gone"},
+		{bugTouchIgnored, "IdleTimeout", "an active session ended"},
+	} {
+		t.Run(tc.bug, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestBrokenManagerChild$", "-test.v", "-test.count=1", "-test.timeout=2m")
+			cmd.Env = append(os.Environ(), managerChildEnv+"="+tc.bug)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if err != nil && !errors.As(err, &exit) {
+				t.Fatalf("running the suite in a child process: %v", err)
+			}
+			if err == nil {
+				t.Fatalf("RunManager passed a store with bug %q; want a failure", tc.bug)
+			}
+			if !strings.Contains(string(out), "--- FAIL: TestBrokenManagerChild/"+tc.subtest) || !strings.Contains(string(out), tc.want) {
+				t.Errorf("want subtest %s to fail saying %q; output:\n%s", tc.subtest, tc.want, out)
+			}
+		})
+	}
+}
