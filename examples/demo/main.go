@@ -87,7 +87,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <h2>The session</h2>
 <p>Visits: {{.P.Visits}}. {{if .Expiry.IsZero}}No session is stored yet.{{else}}Ends at {{.Expiry.Format "15:04:05"}} unless used again.{{end}}</p>
 {{if .P.Name}}<h2>Your sessions</h2>
-{{if .SessionsErr}}<p>{{.SessionsErr}}</p>{{else}}<table><tr><th>Started</th><th>Last seen</th><th>Ends</th><th></th></tr>
+{{if .SessionsNote}}<p>{{.SessionsNote}}</p>{{else}}<table><tr><th>Started</th><th>Last seen</th><th>Ends</th><th></th></tr>
 {{range .Sessions}}<tr class="session"><td>{{.Created.Format "15:04:05"}}</td><td>{{.LastSeen.Format "15:04:05"}}</td><td>{{.Expiry.Format "15:04:05"}}</td><td>{{if .Current}}this browser{{end}}</td></tr>{{end}}</table>
 <form method="post" action="/logout/others"><button>Log out everywhere else</button></form>{{end}}{{end}}
 </body></html>`))
@@ -117,12 +117,12 @@ func newRouter(sessions *typedsession.Manager[Profile]) http.Handler {
 			P           Profile
 			Expiry      time.Time
 			Sessions    []typedsession.SessionInfo
-			SessionsErr error
+			SessionsNote string
 		}{P: p, Expiry: exp}
 		if p.UserID != 0 {
 			for info, err := range sessions.Sessions(r.Context(), owner(p)) {
 				if errors.Is(err, errors.ErrUnsupported) {
-					data.SessionsErr = errors.New("This store keeps no server state (the cookie store): it cannot list or end your other sessions.")
+					data.SessionsNote = "This store keeps no server state (the cookie store): it cannot list or end your other sessions."
 					break
 				}
 				if err != nil {

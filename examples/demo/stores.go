@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/rueidis"
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 	"github.com/seed96b21533/typedsession/store/memstore"
 	"github.com/seed96b21533/typedsession/store/pgstore"
+	"github.com/seed96b21533/typedsession/store/redisstore"
 )
 
 // openStore returns the store named by kind ("" or "memory", "redis", "postgres",
@@ -37,6 +39,12 @@ func openStore(kind string) (typedsession.Store, func(), error) {
 		}
 		s.StartCleanup(time.Minute)
 		return s, func() { s.Close(); pool.Close() }, nil
+	case "redis":
+		client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{getenv("REDIS_ADDR", "127.0.0.1:6379")}})
+		if err != nil {
+			return nil, nil, err
+		}
+		return redisstore.New(client, redisstore.Options{Prefix: "demo:session:"}), client.Close, nil
 	case "cookie":
 		key, err := cookieKey()
 		if err != nil {
