@@ -18,6 +18,8 @@ import (
 // is renewed (a new key is created and the old one deleted), so a KV maintains its index
 // in Create and Delete only, and a record without an Owner costs nothing extra. Expired
 // records are never returned, and stale index entries are cleaned, never returned.
+// Records without an Owner are never listed: Owned("") finds nothing and
+// DeleteOwned("", ...) deletes nothing.
 type OwnerKV interface {
 	KV
 
