@@ -166,7 +166,7 @@ func TestMalformedTokensNeverReachTheKV(t *testing.T) {
 		strings.Repeat("*", len(good)), // not base64url
 		strings.Repeat("A", 4096),      // oversize
 		good[:40] + "+/=",              // standard base64, not url-safe
-		"\x00" + good[1:],                // a NUL byte
+		"\x00" + good[1:],              // a NUL byte
 	} {
 		serve(h, &http.Cookie{Name: "session", Value: v})
 	}

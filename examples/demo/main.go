@@ -114,9 +114,9 @@ func newRouter(sessions *typedsession.Manager[Profile]) http.Handler {
 			return
 		}
 		data := struct {
-			P           Profile
-			Expiry      time.Time
-			Sessions    []typedsession.SessionInfo
+			P            Profile
+			Expiry       time.Time
+			Sessions     []typedsession.SessionInfo
 			SessionsNote string
 		}{P: p, Expiry: exp}
 		if p.UserID != 0 {
