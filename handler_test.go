@@ -343,3 +343,35 @@ func TestCommitBeforeFirstByte(t *testing.T) {
 		})
 	}
 }
+
+func TestCookieValue(t *testing.T) {
+	for _, tc := range []struct {
+		header []string
+		want   string
+	}{
+		{nil, ""},
+		{[]string{"session=abc"}, "abc"},
+		{[]string{"a=1; session=abc; b=2"}, "abc"},
+		{[]string{"a=1;session=abc"}, "abc"},
+		{[]string{`session="abc"`}, "abc"},
+		{[]string{"xsession=abc; sessionx=def"}, ""},
+		{[]string{"a=1", "session=second-line"}, "second-line"},
+		{[]string{"session=first; session=second"}, "first"},
+		{[]string{"session"}, ""},
+		{[]string{"session="}, ""},
+	} {
+		h := http.Header{"Cookie": tc.header}
+		if got := typedsession.CookieValue(h, "session"); got != tc.want {
+			t.Errorf("cookieValue(%q) = %q, want %q", tc.header, got, tc.want)
+		}
+		// It agrees with net/http.
+		req := &http.Request{Header: h}
+		want := ""
+		if c, err := req.Cookie("session"); err == nil {
+			want = c.Value
+		}
+		if got := typedsession.CookieValue(h, "session"); got != want {
+			t.Errorf("cookieValue(%q) = %q, net/http says %q", tc.header, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -235,8 +236,8 @@ func (m *Manager[T]) token(r *http.Request) string {
 	var t string
 	if m.opts.Header != "" {
 		t = r.Header.Get(m.opts.Header)
-	} else if c, err := r.Cookie(m.opts.CookieName); err == nil {
-		t = c.Value
+	} else {
+		t = cookieValue(r.Header, m.opts.CookieName)
 	}
 	if len(t) > maxTokenLen {
 		return ""
@@ -334,4 +335,25 @@ func (s *session[T]) late(ctx context.Context) error {
 		return nil
 	}
 	return s.save(ctx, true)
+}
+
+// cookieValue returns the value of the first cookie called name in the request
+// header h, or "". Unlike http.Request.Cookie it parses no other cookie and allocates
+// nothing; the Store validates the value.
+func cookieValue(h http.Header, name string) string {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			n, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok || n != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v
+		}
+	}
+	return ""
 }

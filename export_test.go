@@ -1,0 +1,4 @@
+package typedsession
+
+// CookieValue exports cookieValue to the tests.
+var CookieValue = cookieValue
