@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/bench/workload"
+	"github.com/seed96b21533/typedsession/codec/gojson"
+	"github.com/seed96b21533/typedsession/store/cookiestore"
+	"github.com/seed96b21533/typedsession/store/memstore"
+	"github.com/seed96b21533/typedsession/store/pgstore"
+	"github.com/seed96b21533/typedsession/store/redisstore"
+)
+
+// counting counts the calls a Manager makes to its Store, so that the driver can report
+// store-calls/op and check that op=untouched makes none.
+type counting struct {
+	typedsession.Store
+	n atomic.Int64
+}
+
+func (c *counting) Load(ctx context.Context, token string) (typedsession.Record, bool, error) {
+	c.n.Add(1)
+	return c.Store.Load(ctx, token)
+}
+
+func (c *counting) Save(ctx context.Context, token string, version uint64, rec typedsession.Record) (string, error) {
+	c.n.Add(1)
+	return c.Store.Save(ctx, token, version, rec)
+}
+
+func (c *counting) Touch(ctx context.Context, token string, rec typedsession.Record) (string, error) {
+	c.n.Add(1)
+	return c.Store.Touch(ctx, token, rec)
+}
+
+func (c *counting) Delete(ctx context.Context, token string) error {
+	c.n.Add(1)
+	return c.Store.Delete(ctx, token)
+}
+
+// layer puts a typedsession Manager over store, as an application would.
+func layer(tb testing.TB, store typedsession.Store, cfg workload.Config, codec typedsession.Codec, serverSide bool) workload.Layer {
+	tb.Helper()
+	cs := &counting{Store: store}
+	m, err := typedsession.New[workload.Profile](cs, typedsession.Options{
+		Insecure:    true,
+		IdleTimeout: cfg.IdleTimeout,
+		Codec:       codec,
+	})
+	must(tb, err, "typedsession.New")
+	return workload.Layer{
+		Middleware: m.Handler,
+		Read: func(r *http.Request) (workload.Profile, error) {
+			return m.Get(r.Context())
+		},
+		IncrCounter: func(_ http.ResponseWriter, r *http.Request) (int, error) {
+			var n int
+			err := m.Update(r.Context(), func(p *workload.Profile) error {
+				p.Counter++
+				n = p.Counter
+				return nil
+			})
+			return n, err
+		},
+		New: func(_ http.ResponseWriter, r *http.Request, p workload.Profile) error {
+			return m.Put(r.Context(), p)
+		},
+		ServerSide: serverSide,
+		StoreCalls: cs.n.Load,
+		Lazy:       true,
+	}
+}
+
+// Our backends. The -gojson variants use the fast codec; the others the default JSON.
+var (
+	memory       = memoryBackend("memory", nil)
+	memoryGojson = memoryBackend("memory-gojson", gojson.Codec{})
+	cookie       = cookieBackend("cookie", nil)
+	cookieGojson = cookieBackend("cookie-gojson", gojson.Codec{})
+
+	redis = workload.Backend{Name: "redis", Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
+		client := redisClient(tb)
+		store := redisstore.New(client, redisstore.Options{Prefix: redisPrefix(tb, client, "redisstore")})
+		return layer(tb, store, cfg, nil, true)
+	}}
+
+	postgres = workload.Backend{Name: "postgres", Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
+		pool := pgPool(tb)
+		store := pgstore.New(pool, pgstore.Options{Table: pgTable(tb, pool, "pgstore")})
+		must(tb, store.Migrate(context.Background()), "pgstore.Migrate")
+		return layer(tb, store, cfg, nil, true)
+	}}
+)
+
+func memoryBackend(name string, codec typedsession.Codec) workload.Backend {
+	return workload.Backend{Name: name, Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
+		// No cleanup goroutine: memstore starts none unless asked (StartCleanup).
+		return layer(tb, memstore.New(memstore.Options{}), cfg, codec, true)
+	}}
+}
+
+func cookieBackend(name string, codec typedsession.Codec) workload.Backend {
+	return workload.Backend{Name: name, Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
+		key := make([]byte, 32)
+		rand.Read(key)
+		store, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key}})
+		must(tb, err, "cookiestore.New")
+		return layer(tb, store, cfg, codec, false)
+	}}
+}

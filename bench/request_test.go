@@ -1,0 +1,43 @@
+package bench
+
+import (
+	"testing"
+
+	"github.com/seed96b21533/typedsession/bench/workload"
+)
+
+// BenchmarkRequest measures the five requests of the workload through our Manager on
+// each backend, sequentially (one session) and in parallel (64 sessions), with the
+// canonical 440-byte Profile. backend=noop is harness-noop: the same router, recorder
+// and checks with a session layer that does nothing.
+func BenchmarkRequest(b *testing.B) {
+	for _, be := range []workload.Backend{memory, memoryGojson, redis, postgres, cookie, cookieGojson, workload.Noop} {
+		b.Run("backend="+be.Name, func(b *testing.B) {
+			workload.Bench(b, be, workload.Ops, workload.Canonical())
+		})
+	}
+}
+
+// BenchmarkSize measures read and write as the Profile grows (its Cart repeated): up
+// to 64 KiB on the server stores, and up to what fits a 4096-byte cookie on the cookie
+// store. Sequential only: the parallel rows add nothing to how cost grows with size.
+func BenchmarkSize(b *testing.B) {
+	cases := []struct {
+		be    workload.Backend
+		sizes []workload.Size
+	}{
+		{memory, workload.ServerSizes},
+		{redis, workload.ServerSizes},
+		{postgres, workload.ServerSizes},
+		{cookie, workload.CookieSizes},
+	}
+	for _, c := range cases {
+		b.Run("backend="+c.be.Name, func(b *testing.B) {
+			for _, size := range c.sizes {
+				b.Run("size="+size.Name, func(b *testing.B) {
+					workload.Bench(b, c.be, []workload.Op{workload.OpRead, workload.OpWrite}, workload.Sized(size), workload.Seq)
+				})
+			}
+		})
+	}
+}
