@@ -183,19 +183,20 @@ func (s *session[T]) reload(ctx context.Context) error {
 		s.found = false
 		return nil
 	}
-	v := s.val
 	if !s.replaced {
-		if v, err = m.decode(ctx, rec.Data); err != nil {
+		var zero T
+		s.val = zero
+		if err := m.decode(ctx, rec.Data, &s.val); err != nil {
 			return s.fail(err)
 		}
 		for _, fn := range s.fns {
-			if err := fn(&v); err != nil {
+			if err := fn(&s.val); err != nil {
 				return s.fail(fmt.Errorf("typedsession: re-applying Update after a conflict: %w", err))
 			}
 		}
 	}
 	rec.Persist = s.rec.Persist // this request's RememberMe wins
-	s.rec, s.val = rec, v
+	s.rec = rec
 	return nil
 }
 

@@ -2,6 +2,7 @@ package typedsession_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	"errors"
 	"fmt"
@@ -374,4 +375,20 @@ func TestCookieValue(t *testing.T) {
 			t.Errorf("cookieValue(%q) = %q, net/http says %q", tc.header, got, want)
 		}
 	}
+}
+
+// FuzzKey checks the hand-written token check against the standard library's strict
+// base64url decoder: Key accepts exactly the canonical encodings of 32 bytes.
+func FuzzKey(f *testing.F) {
+	f.Add(typedsession.NewToken())
+	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB")
+	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	f.Fuzz(func(t *testing.T, token string) {
+		_, ok := typedsession.Key(token)
+		raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
+		want := err == nil && len(raw) == 32 && len(token) == 43
+		if ok != want {
+			t.Errorf("Key(%q) ok = %v, the strict decoder says %v", token, ok, want)
+		}
+	})
 }

@@ -109,9 +109,10 @@ func (m *Manager[T]) Put(ctx context.Context, v T) error {
 // Update applies fn to the session's value, creating the session if there is none. If
 // another request changes the session before this one saves it, the session is
 // reloaded and the request's Update functions are applied again, in order, up to
-// Options.MaxRetries times: fn must be safe to run more than once, on a fresh value. An
-// error from fn is returned and leaves the value as fn left it; nothing is saved for it
-// unless the request changes the session otherwise.
+// Options.MaxRetries times: fn must be safe to run more than once, on a fresh value. If
+// fn returns an error, Update returns it and fn's changes are dropped: fn runs on a
+// shallow copy, so return the error before changing what the copy shares (the
+// elements of a slice or map).
 func (m *Manager[T]) Update(ctx context.Context, fn func(*T) error) error {
 	s := m.session(ctx)
 	s.mu.Lock()
@@ -284,33 +285,33 @@ func (s *session[T]) load(ctx context.Context) error {
 			return s.fail(fmt.Errorf("typedsession: load: %w", err))
 		}
 		if found && m.live(rec, m.now()) {
-			v, err := m.decode(ctx, rec.Data)
-			if err != nil {
+			if err := m.decode(ctx, rec.Data, &s.val); err != nil {
 				return s.fail(err)
 			}
-			s.token, s.rec, s.found, s.val = s.client, rec, true, v
+			s.token, s.rec, s.found = s.client, rec, true
 		}
 	}
 	s.loaded = true
 	return nil
 }
 
-// decode decodes data into a T, applying Options.OnDecodeError when it fails.
-func (m *Manager[T]) decode(ctx context.Context, data []byte) (T, error) {
-	var v T
-	err := m.opts.Codec.Unmarshal(data, &v)
+// decode decodes data into *v, which must hold the zero T, applying
+// Options.OnDecodeError when it fails; *v is then the zero T again.
+func (m *Manager[T]) decode(ctx context.Context, data []byte, v *T) error {
+	err := m.opts.Codec.Unmarshal(data, v)
 	if err == nil {
-		return v, nil
+		return nil
 	}
 	var zero T
+	*v = zero
 	if m.opts.OnDecodeError != nil {
 		if herr := m.opts.OnDecodeError(ctx, err); herr != nil {
-			return zero, fmt.Errorf("typedsession: decode: %w", herr)
+			return fmt.Errorf("typedsession: decode: %w", herr)
 		}
-		return zero, nil
+		return nil
 	}
 	m.opts.Logger.WarnContext(ctx, "typedsession: stored session no longer decodes; starting a fresh one", "err", err)
-	return zero, nil
+	return nil
 }
 
 // fail records err as the request's session failure, reported by the middleware, and
