@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/internal/cleanup"
 )
 
 // DefaultMaxSessions is the bound on the number of records of a Store whose
@@ -53,9 +54,7 @@ type Store struct {
 
 	kv *kv
 
-	mu     sync.Mutex    // guards cancel and done, held while the sweeper starts or stops
-	cancel func()        // stops the sweeper; nil when none runs
-	done   chan struct{} // closed when the sweeper has exited
+	cleanup cleanup.Runner
 }
 
 var (
@@ -103,47 +102,17 @@ func (s *Store) StartCleanup(interval time.Duration) {
 	if interval <= 0 {
 		panic("memstore: StartCleanup interval must be positive")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopLocked()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	s.cancel, s.done = cancel, done
-	go func() {
-		t := time.NewTicker(interval)
-		defer func() {
-			t.Stop()
-			close(done)
-		}()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				s.kv.deleteExpired(ctx) // the only possible error is ctx's, which ends the loop
-			}
-		}
-	}()
+	s.cleanup.Start(interval, func(ctx context.Context) {
+		s.kv.deleteExpired(ctx) // the only possible error is ctx's, which ends the loop
+	})
 }
 
 // Close stops the sweeper started by [Store.StartCleanup] and returns once it has
 // stopped. It is safe to call more than once, and when no sweeper runs. The Store remains
 // usable after Close. Close always returns nil.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopLocked()
+	s.cleanup.Stop()
 	return nil
-}
-
-// stopLocked stops the sweeper, if one runs, and waits for it. s.mu is held.
-func (s *Store) stopLocked() {
-	if s.cancel == nil {
-		return
-	}
-	s.cancel()
-	<-s.done
-	s.cancel, s.done = nil, nil
 }
 
 // kv is the Store's typedsession.KV and typedsession.OwnerKV.

@@ -4,13 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/internal/cleanup"
 )
 
 // DB is what a Store needs of its database: the three query methods that
@@ -63,9 +63,7 @@ type Store struct {
 	kv     *KV
 	logger *slog.Logger
 
-	mu   sync.Mutex
-	stop context.CancelFunc // of the running cleanup, or nil
-	done chan struct{}      // closed when the running cleanup has returned
+	cleanup cleanup.Runner
 }
 
 var (
@@ -160,48 +158,21 @@ func (s *Store) StartCleanup(interval time.Duration) {
 	if interval <= 0 {
 		panic("pgstore: StartCleanup interval must be positive")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopLocked()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	s.stop, s.done = cancel, done
-	go func() {
-		defer close(done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			n, err := s.DeleteExpired(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.logger.LogAttrs(ctx, slog.LevelError, "pgstore: deleting expired sessions failed",
-					slog.String("table", s.kv.table), slog.Int64("deleted", n), slog.Any("error", err))
-			}
+	s.cleanup.Start(interval, func(ctx context.Context) {
+		n, err := s.DeleteExpired(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.logger.LogAttrs(ctx, slog.LevelError, "pgstore: deleting expired sessions failed",
+				slog.String("table", s.kv.table), slog.Int64("deleted", n), slog.Any("error", err))
 		}
-	}()
+	})
 }
 
 // Close stops the cleanup started by [Store.StartCleanup] and waits for it to
 // return. It does not close the DB, which belongs to the caller. Close may be
 // called more than once, and without a cleanup running; it returns nil.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopLocked()
+	s.cleanup.Stop()
 	return nil
-}
-
-func (s *Store) stopLocked() {
-	if s.stop == nil {
-		return
-	}
-	s.stop()
-	<-s.done
-	s.stop, s.done = nil, nil
 }
 
 // wrap prefixes err with the package and the operation.
