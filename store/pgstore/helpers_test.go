@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -127,126 +125,18 @@ func countRows(t testing.TB, db pgstore.DB, table string) (all, expired int64) {
 	return all, expired
 }
 
-// proxy is a TCP proxy between pgx and PostgreSQL that a test can cut.
-type proxy struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-// startProxy listens on a loopback port and forwards to target until the
-// test ends.
-func startProxy(t testing.TB, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: make(map[net.Conn]struct{})}
-	p.wg.Add(1)
-	go p.serve()
-	t.Cleanup(func() {
-		ln.Close()
-		p.Cut()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *proxy) port() uint16 {
-	return uint16(p.ln.Addr().(*net.TCPAddr).Port)
-}
-
-func (p *proxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Add(1)
-		go p.handle(c)
-	}
-}
-
-func (p *proxy) handle(c net.Conn) {
-	defer p.wg.Done()
-	if !p.track(c) {
-		c.Close()
-		return
-	}
-	defer p.untrack(c)
-	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		return
-	}
-	if !p.track(up) {
-		up.Close()
-		return
-	}
-	defer p.untrack(up)
-	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
-		dst.Close()
-		src.Close()
-		done <- struct{}{}
-	}
-	go pipe(up, c)
-	go pipe(c, up)
-	<-done
-	<-done
-}
-
-// track records c, or reports false when the proxy is cut.
-func (p *proxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cut {
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *proxy) untrack(c net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.conns, c)
-	c.Close()
-}
-
-// Cut closes every connection and refuses new ones until Restore.
-func (p *proxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-// Restore lets connections through again.
-func (p *proxy) Restore() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = false
-}
-
 // proxiedPool returns a pool that reaches PostgreSQL through a proxy the test
 // controls.
-func proxiedPool(t testing.TB) (*pgxpool.Pool, *proxy) {
+func proxiedPool(t testing.TB) (*pgxpool.Pool, *testenv.Proxy) {
 	t.Helper()
 	newPool(t, nil) // skips or fails if PostgreSQL is down
 	cfg := poolConfig(t)
 	target := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
-	p := startProxy(t, target)
-	cfg.ConnConfig.Host = "127.0.0.1"
-	cfg.ConnConfig.Port = p.port()
+	p := testenv.NewProxy(t, target)
+	host, port, _ := net.SplitHostPort(p.Addr())
+	n, _ := strconv.Atoi(port)
+	cfg.ConnConfig.Host = host
+	cfg.ConnConfig.Port = uint16(n)
 	cfg.ConnConfig.Fallbacks = nil
 	cfg.ConnConfig.ConnectTimeout = 2 * time.Second
 	return newPool(t, cfg), p

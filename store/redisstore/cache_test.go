@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/rueidis"
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/internal/testenv"
 	"github.com/seed96b21533/typedsession/store/redisstore"
 )
 
@@ -17,7 +18,7 @@ import (
 // succeed; the cache is dropped when the connection is lost.
 func TestCache(t *testing.T) {
 	t.Parallel()
-	p := newProxy(t, redisAddr())
+	p := testenv.NewProxy(t, redisAddr())
 	// No background PING (it would be counted): Dialer.KeepAlive is the ping gap.
 	cc := dial(t, rueidis.ClientOption{
 		InitAddress: []string{p.Addr()},

@@ -4,9 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,119 +95,6 @@ func newStoreOn(t testing.TB, c rueidis.Client, opts redisstore.Options) *rediss
 func newKey() string {
 	k, _ := typedsession.Key(typedsession.NewToken())
 	return k
-}
-
-// proxy is a TCP proxy on a loopback port in front of a Redis, which the test can cut
-// (every connection closed, new ones closed at once) and restore, and which counts the
-// bytes it forwards from clients to the server.
-type proxy struct {
-	ln     net.Listener
-	target string
-	up     atomic.Bool
-	sent   atomic.Int64 // bytes from clients to the server
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-// newProxy starts a proxy in front of target and stops it when the test ends.
-func newProxy(t testing.TB, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	p.up.Store(true)
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.closeAll()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *proxy) Addr() string { return p.ln.Addr().String() }
-
-// Cut closes every open connection and makes new ones fail until Restore.
-func (p *proxy) Cut() {
-	p.up.Store(false)
-	p.closeAll()
-}
-
-// Restore lets connections through again.
-func (p *proxy) Restore() { p.up.Store(true) }
-
-// Sent returns the number of bytes forwarded from clients to the server so far.
-func (p *proxy) Sent() int64 { return p.sent.Load() }
-
-func (p *proxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.up.Load() {
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *proxy) closeAll() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
-
-func (p *proxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		if !p.track(c) {
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil || !p.track(s) {
-			c.Close()
-			if s != nil {
-				s.Close()
-			}
-			continue
-		}
-		p.wg.Add(2)
-		go p.pipe(s, c, &p.sent)
-		go p.pipe(c, s, nil)
-	}
-}
-
-// pipe copies from src to dst until either fails, then closes both.
-func (p *proxy) pipe(dst, src net.Conn, count *atomic.Int64) {
-	defer p.wg.Done()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if count != nil {
-				count.Add(int64(n))
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				err = werr
-			}
-		}
-		if err != nil { // EOF, or a connection closed by Cut
-			break
-		}
-	}
-	src.Close()
-	dst.Close()
 }
 
 func contextTimeout(t testing.TB, d time.Duration) (context.Context, context.CancelFunc) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/rueidis"
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/internal/testenv"
 	"github.com/seed96b21533/typedsession/store/redisstore"
 )
 
@@ -37,7 +38,7 @@ func TestOutage(t *testing.T) {
 }
 
 func testOutage(t *testing.T, opts redisstore.Options) {
-	p := newProxy(t, redisAddr())
+	p := testenv.NewProxy(t, redisAddr())
 	// The client's defaults: reads are retried until the request's deadline.
 	c := dial(t, rueidis.ClientOption{InitAddress: []string{p.Addr()}})
 	store := newStoreOn(t, c, opts)

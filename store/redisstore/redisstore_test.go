@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/rueidis"
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/internal/testenv"
 	"github.com/seed96b21533/typedsession/store/redisstore"
 )
 
@@ -229,7 +230,7 @@ func dbKeys(t *testing.T, c rueidis.Client, s *redisstore.Store) int {
 // rueidis store reports "found, empty" on a network error).
 func TestErrors(t *testing.T) {
 	t.Parallel()
-	p := newProxy(t, redisAddr())
+	p := testenv.NewProxy(t, redisAddr())
 	c := dial(t, rueidis.ClientOption{InitAddress: []string{p.Addr()}, DisableRetry: true})
 	s := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix(t, c)})
 	kv := s.KV
