@@ -20,24 +20,12 @@ func BenchmarkRequest(b *testing.B) {
 
 // BenchmarkSize measures read and write as the Profile grows (its Cart repeated): up
 // to 64 KiB on the server stores, and up to what fits a 4096-byte cookie on the cookie
-// store. Sequential only: the parallel rows add nothing to how cost grows with size.
+// store.
 func BenchmarkSize(b *testing.B) {
-	cases := []struct {
-		be    workload.Backend
-		sizes []workload.Size
-	}{
-		{memory, workload.ServerSizes},
-		{redis, workload.ServerSizes},
-		{postgres, workload.ServerSizes},
-		{cookie, workload.CookieSizes},
-	}
-	for _, c := range cases {
-		b.Run("backend="+c.be.Name, func(b *testing.B) {
-			for _, size := range c.sizes {
-				b.Run("size="+size.Name, func(b *testing.B) {
-					workload.Bench(b, c.be, []workload.Op{workload.OpRead, workload.OpWrite}, workload.Sized(size), workload.Seq)
-				})
-			}
-		})
-	}
+	workload.BenchSizes(b, []workload.SizeCase{
+		{Backend: memory, Sizes: workload.ServerSizes},
+		{Backend: redis, Sizes: workload.ServerSizes},
+		{Backend: postgres, Sizes: workload.ServerSizes},
+		{Backend: cookie, Sizes: workload.CookieSizes},
+	})
 }

@@ -18,22 +18,10 @@ func BenchmarkRequest(b *testing.B) {
 
 // BenchmarkSize is bench.BenchmarkSize on the peers.
 func BenchmarkSize(b *testing.B) {
-	cases := []struct {
-		be    workload.Backend
-		sizes []workload.Size
-	}{
-		{scsMemory, workload.ServerSizes},
-		{scsRedis, workload.ServerSizes},
-		{scsPostgres, workload.ServerSizes},
-		{gorillaCookie, workload.CookieSizes},
-	}
-	for _, c := range cases {
-		b.Run("backend="+c.be.Name, func(b *testing.B) {
-			for _, size := range c.sizes {
-				b.Run("size="+size.Name, func(b *testing.B) {
-					workload.Bench(b, c.be, []workload.Op{workload.OpRead, workload.OpWrite}, workload.Sized(size), workload.Seq)
-				})
-			}
-		})
-	}
+	workload.BenchSizes(b, []workload.SizeCase{
+		{Backend: scsMemory, Sizes: workload.ServerSizes},
+		{Backend: scsRedis, Sizes: workload.ServerSizes},
+		{Backend: scsPostgres, Sizes: workload.ServerSizes},
+		{Backend: gorillaCookie, Sizes: workload.CookieSizes},
+	})
 }

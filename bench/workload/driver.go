@@ -330,3 +330,23 @@ func (fx *Fixture) Run(b *testing.B, mode Mode) {
 		}
 	}
 }
+
+// SizeCase is a backend and the payload sizes to sweep on it.
+type SizeCase struct {
+	Backend Backend
+	Sizes   []Size
+}
+
+// BenchSizes measures read and write, sequentially, at each size of each case: how cost
+// grows with the session. The parallel rows would add nothing to that.
+func BenchSizes(b *testing.B, cases []SizeCase) {
+	for _, c := range cases {
+		b.Run("backend="+c.Backend.Name, func(b *testing.B) {
+			for _, size := range c.Sizes {
+				b.Run("size="+size.Name, func(b *testing.B) {
+					Bench(b, c.Backend, []Op{OpRead, OpWrite}, Sized(size), Seq)
+				})
+			}
+		})
+	}
+}
