@@ -27,13 +27,18 @@
 //
 // # Operations
 //
-// Get is one GET. Create is SET NX PXAT; with an Owner, SADD and two PEXPIREAT go to
-// the owner's set in the same round trip. Update is one EVALSHA of a script (through
+// Get is one GET. Create is SET NX PXAT. Update is one EVALSHA of a script (through
 // [rueidis.Lua], which falls back to EVAL after a script cache flush) that writes only
 // if the stored version is the one that was read and the record is live, so a late
 // write never brings back a deleted session. Touch is one script that rewrites the 8
 // bytes of the expiry in place and moves the key's expiry; the data is not sent. Delete
-// is one GETDEL (plus an SREM from the owner's set for a session with an Owner).
+// is one GETDEL.
+//
+// A session without an Owner costs nothing more. For a session with one, Create sends
+// one more command in the same round trip (a script that adds the key to the owner's
+// set and extends the set's expiry), Update sends the script whole (EVAL) with a
+// PEXPIREAT GT of the set in the same round trip, and Touch and Delete take a second
+// round trip (the owner is read from the record: PEXPIREAT GT, or SREM).
 //
 // Not found is a value; every other failure (a network error, a timeout, a closed
 // client) is an error, never "not found".

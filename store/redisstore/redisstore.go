@@ -260,28 +260,34 @@ func (kv *KV) create(ctx context.Context, key string, rec typedsession.Record) e
 	if rec.Owner == "" {
 		return createResult(kv.client.Do(ctx, set))
 	}
-	ok := kv.ownerKey(rec.Owner)
-	exp := ms(rec.Expiry)
+	// The owner's set is a key of its own, maybe in another cluster slot: one more
+	// command, in the same round trip.
 	res := kv.client.DoMulti(ctx,
 		set,
-		kv.client.B().Sadd().Key(ok).Member(key).Build(),
-		// A new set has no expiry, which GT treats as infinite: NX sets it first.
-		kv.client.B().Pexpireat().Key(ok).MillisecondsTimestamp(exp).Nx().Build(),
-		kv.client.B().Pexpireat().Key(ok).MillisecondsTimestamp(exp).Gt().Build(),
+		kv.client.B().Eval().Script(indexLua).Numkeys(1).Key(kv.ownerKey(rec.Owner)).Arg(key, msArg(rec.Expiry)).Build(),
 	)
 	if err := createResult(res[0]); err != nil {
 		return err
 	}
-	for _, r := range res[1:] {
-		if err := r.Error(); err != nil {
-			// The session exists but is not indexed, so log-out-everywhere would miss
-			// it: take it back (best effort) and report the failure.
-			kv.client.Do(context.WithoutCancel(ctx), kv.client.B().Del().Key(k).Build())
-			return fmt.Errorf("redisstore: create: index owner: %w", err)
-		}
+	if err := res[1].Error(); err != nil {
+		// The session exists but is not indexed, so log-out-everywhere would miss
+		// it: take it back (best effort) and report the failure.
+		kv.client.Do(context.WithoutCancel(ctx), kv.client.B().Del().Key(k).Build())
+		return fmt.Errorf("redisstore: create: index owner: %w", err)
 	}
 	return nil
 }
+
+// indexLua adds ARGV[1] to the owner's set KEYS[1] and makes the set live at least
+// until ARGV[2] (Unix ms), so that it outlives every session it indexes. A new set has
+// no expiry (PEXPIRETIME -1).
+const indexLua = `
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+end
+return 1
+`
 
 func createResult(r rueidis.RedisResult) error {
 	if err := r.Error(); err != nil {
@@ -322,12 +328,14 @@ end
 // updateScript replaces KEYS[1] with ARGV[2], expiring at ARGV[3], if it holds a live
 // record (ARGV[4] is now) at version ARGV[1] (8 bytes, big-endian, as encoded at
 // bytes 1-8). It returns 1 if it wrote, 0 if not.
-var updateScript = rueidis.NewLuaScript(liveLua + `
+var updateScript = rueidis.NewLuaScript(updateLua)
+
+const updateLua = liveLua + `
 local v = redis.call('GET', KEYS[1])
 if not v or string.sub(v, 2, 9) ~= ARGV[1] or not live(v, ARGV[4]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
 return 1
-`)
+`
 
 // touchScript sets the Expiry of the live record at KEYS[1] to ARGV[1] (8 bytes,
 // big-endian, written at bytes 9-16) and its key expiry to ARGV[2] (ms); ARGV[3] is
@@ -374,18 +382,29 @@ func (kv *KV) update(ctx context.Context, key string, version uint64, rec typeds
 	if err != nil {
 		return err
 	}
-	n, err := updateScript.Exec(ctx, kv.client,
-		[]string{kv.key(key)},
-		[]string{be64(version), val, msArg(rec.Expiry), strconv.FormatInt(time.Now().UnixMilli(), 10)},
-	).AsInt64()
+	keys := []string{kv.key(key)}
+	args := []string{be64(version), val, msArg(rec.Expiry), strconv.FormatInt(time.Now().UnixMilli(), 10)}
+	var res, ext rueidis.RedisResult
+	if rec.Owner == "" {
+		res = updateScript.Exec(ctx, kv.client, keys, args)
+	} else {
+		// The owner's set must outlive the session: extend it in the same round trip
+		// (a script sent whole, as a pipeline cannot carry the EVALSHA fallback).
+		r := kv.client.DoMulti(ctx,
+			kv.client.B().Eval().Script(updateLua).Numkeys(1).Key(keys...).Arg(args...).Build(),
+			kv.client.B().Pexpireat().Key(kv.ownerKey(rec.Owner)).MillisecondsTimestamp(ms(rec.Expiry)).Gt().Build(),
+		)
+		res, ext = r[0], r[1]
+	}
+	n, err := res.AsInt64()
 	if err != nil {
 		return fmt.Errorf("redisstore: update: %w", err)
 	}
 	if n != 1 {
 		return fmt.Errorf("redisstore: update: version changed or session gone: %w", typedsession.ErrConflict)
 	}
-	if rec.Owner != "" {
-		return kv.extendOwner(ctx, rec.Owner, rec.Expiry)
+	if err := ext.Error(); err != nil {
+		return fmt.Errorf("redisstore: extend owner index: %w", err)
 	}
 	return nil
 }
