@@ -18,6 +18,7 @@ func BenchmarkCodec(b *testing.B) {
 	}{
 		{"json", typedsession.JSON{}},
 		{"gojson", gojson.Codec{}},
+		{"binary", binaryCodec},
 	} {
 		data, err := c.codec.Marshal(&p)
 		must(b, err, "%s: Marshal", c.name)
