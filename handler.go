@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -267,7 +268,39 @@ func (s *session[T]) writeToken() {
 		h.Set(m.opts.Header, value)
 		return
 	}
-	c := http.Cookie{
+	h.Add("Set-Cookie", m.setCookie(value, s.rec))
+	h.Set("Cache-Control", "no-store")
+}
+
+// setCookie returns the Set-Cookie header that gives the client value ("" clears the
+// cookie), as net/http would render it. The attributes that never change are rendered
+// once, in New.
+func (m *Manager[T]) setCookie(value string, rec Record) string {
+	if !cookieSafe(value) {
+		// Not a token this package or its stores mint: let net/http render (and
+		// sanitize) it.
+		return m.cookie(value, rec).String()
+	}
+	b := make([]byte, 0, len(m.opts.CookieName)+1+len(value)+len(m.attrsPre)+len(m.attrsPost)+64)
+	b = append(b, m.opts.CookieName...)
+	b = append(b, '=')
+	b = append(b, value...)
+	b = append(b, m.attrsPre...)
+	switch {
+	case value == "":
+		b = append(b, "; Max-Age=0"...)
+	case rec.Persist:
+		b = append(b, "; Expires="...)
+		b = rec.Expiry.UTC().AppendFormat(b, http.TimeFormat)
+		b = append(b, "; Max-Age="...)
+		b = strconv.AppendInt(b, int64(maxAge(rec.Expiry)), 10)
+	}
+	return string(append(b, m.attrsPost...))
+}
+
+// cookie returns the session cookie that gives the client value.
+func (m *Manager[T]) cookie(value string, rec Record) *http.Cookie {
+	c := &http.Cookie{
 		Name:     m.opts.CookieName,
 		Value:    value,
 		Path:     m.opts.Path,
@@ -279,12 +312,27 @@ func (s *session[T]) writeToken() {
 	switch {
 	case value == "":
 		c.MaxAge = -1
-	case s.rec.Persist:
-		c.Expires = s.rec.Expiry.UTC()
-		c.MaxAge = max(1, int((time.Until(s.rec.Expiry)+time.Second-1)/time.Second))
+	case rec.Persist:
+		c.Expires = rec.Expiry.UTC()
+		c.MaxAge = maxAge(rec.Expiry)
 	}
-	h.Add("Set-Cookie", c.String())
-	h.Set("Cache-Control", "no-store")
+	return c
+}
+
+// maxAge returns the Max-Age, in whole seconds rounded up, of a cookie that expires at t.
+func maxAge(t time.Time) int {
+	return max(1, int((time.Until(t)+time.Second-1)/time.Second))
+}
+
+// cookieSafe reports whether v can be a cookie value as it is: base64url and the other
+// characters RFC 6265 allows unquoted.
+func cookieSafe(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Manager[T]) varyOn() string {

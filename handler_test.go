@@ -392,3 +392,37 @@ func FuzzKey(f *testing.F) {
 		}
 	})
 }
+
+// TestSetCookieMatchesNetHTTP holds the hand-rendered Set-Cookie header to what
+// net/http renders for the same cookie.
+func TestSetCookieMatchesNetHTTP(t *testing.T) {
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	for _, o := range []typedsession.Options{
+		{},
+		{Insecure: true, SameSite: http.SameSiteStrictMode, Path: "/app", CookieName: "sid"},
+		{Domain: "example.com", SameSite: http.SameSiteNoneMode},
+	} {
+		m, err := typedsession.New[user](memstore.New(memstore.Options{}), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			value string
+			rec   typedsession.Record
+		}{
+			{typedsession.NewToken(), typedsession.Record{}},
+			{typedsession.NewToken(), typedsession.Record{Persist: true, Expiry: exp}},
+			{"", typedsession.Record{}},
+			{"has space", typedsession.Record{}},
+		} {
+			got, want := typedsession.SetCookie(m, tc.value, tc.rec)
+			if got != want {
+				// Max-Age counts down: the two renderings may straddle a second.
+				got, want = typedsession.SetCookie(m, tc.value, tc.rec)
+			}
+			if got != want {
+				t.Errorf("Set-Cookie = %q, net/http renders %q", got, want)
+			}
+		}
+	}
+}

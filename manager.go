@@ -19,6 +19,8 @@ const maxTokenLen = 4096
 type Manager[T any] struct {
 	store Store
 	opts  Options
+	// The cookie's fixed attributes, rendered: "; Path=/" and "; HttpOnly; Secure; ...".
+	attrsPre, attrsPost string
 }
 
 // New returns a Manager that keeps its sessions in store. It checks opts and returns an
@@ -31,7 +33,12 @@ func New[T any](store Store, opts Options) (*Manager[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager[T]{store: store, opts: o}, nil
+	m := &Manager[T]{store: store, opts: o}
+	// The fixed attributes, as net/http renders them: Path and Domain before the
+	// expiry, the flags after it.
+	full := m.cookie("", Record{}).String()
+	m.attrsPre, m.attrsPost, _ = strings.Cut(full[len(o.CookieName)+len("="):], "; Max-Age=0")
+	return m, nil
 }
 
 // session is the per-request state of one Manager: what the client sent, what was
