@@ -281,21 +281,24 @@ func (m *Manager[T]) setCookie(value string, rec Record) string {
 		// sanitize) it.
 		return m.cookie(value, rec).String()
 	}
-	b := make([]byte, 0, len(m.opts.CookieName)+1+len(value)+len(m.attrsPre)+len(m.attrsPost)+64)
-	b = append(b, m.opts.CookieName...)
-	b = append(b, '=')
-	b = append(b, value...)
-	b = append(b, m.attrsPre...)
+	var b strings.Builder
+	b.Grow(len(m.opts.CookieName) + 1 + len(value) + len(m.attrsPre) + len(m.attrsPost) + 64)
+	b.WriteString(m.opts.CookieName)
+	b.WriteByte('=')
+	b.WriteString(value)
+	b.WriteString(m.attrsPre)
 	switch {
 	case value == "":
-		b = append(b, "; Max-Age=0"...)
+		b.WriteString("; Max-Age=0")
 	case rec.Persist:
-		b = append(b, "; Expires="...)
-		b = rec.Expiry.UTC().AppendFormat(b, http.TimeFormat)
-		b = append(b, "; Max-Age="...)
-		b = strconv.AppendInt(b, int64(maxAge(rec.Expiry)), 10)
+		var buf [40]byte
+		b.WriteString("; Expires=")
+		b.Write(rec.Expiry.UTC().AppendFormat(buf[:0], http.TimeFormat))
+		b.WriteString("; Max-Age=")
+		b.Write(strconv.AppendInt(buf[:0], int64(maxAge(rec.Expiry)), 10))
 	}
-	return string(append(b, m.attrsPost...))
+	b.WriteString(m.attrsPost)
+	return b.String()
 }
 
 // cookie returns the session cookie that gives the client value.
