@@ -153,15 +153,16 @@ func parseName(s string) name {
 
 // peerOf names the peer of each of our backends.
 var peerOf = map[string]string{
-	"memory": "scs-memory", "memory-gojson": "scs-memory",
+	"memory": "scs-memory", "memory-gojson": "scs-memory", "memory-binary": "scs-memory",
 	"redis": "scs-redis", "postgres": "scs-postgres",
-	"cookie": "gorilla-cookie", "cookie-gojson": "gorilla-cookie",
+	"cookie": "gorilla-cookie", "cookie-gojson": "gorilla-cookie", "cookie-binary": "gorilla-cookie",
 }
 
 // floorOf names the floor backend of each of our backends.
 var floorOf = map[string]string{
-	"memory": "memory", "memory-gojson": "memory", "redis": "redis", "postgres": "postgres",
-	"cookie": "cookie", "cookie-gojson": "cookie",
+	"memory": "memory", "memory-gojson": "memory", "memory-binary": "memory",
+	"redis": "redis", "postgres": "postgres",
+	"cookie": "cookie", "cookie-gojson": "cookie", "cookie-binary": "cookie",
 }
 
 // floor returns the name of the floor of a Request benchmark: the Floor of its backend
@@ -272,9 +273,11 @@ func (res results) goals(w io.Writer) {
 	for _, mode := range []string{"seq", "par"} {
 		line("memory read / scs-memory read (json)", mode, req("memory", "read", mode), req("scs-memory", "read", mode), "ns/op", 0.3)
 		line("memory read / scs-memory read (gojson)", mode, req("memory-gojson", "read", mode), req("scs-memory", "read", mode), "ns/op", 0.1)
+		line("memory read / scs-memory read (binary)", mode, req("memory-binary", "read", mode), req("scs-memory", "read", mode), "ns/op", 0.1)
 		line("memory read allocs / scs-memory allocs", mode, req("memory", "read", mode), req("scs-memory", "read", mode), "allocs/op", 1.0/3)
 		for _, op := range []string{"read", "write", "new"} {
 			line("cookie "+op+" / gorilla-cookie "+op, mode, req("cookie", op, mode), req("gorilla-cookie", op, mode), "ns/op", 0.25)
+			line("cookie-binary "+op+" / gorilla-cookie "+op, mode, req("cookie-binary", op, mode), req("gorilla-cookie", op, mode), "ns/op", 0.25)
 		}
 		for _, be := range []string{"redis", "postgres"} {
 			for _, op := range []string{"read", "write"} {
@@ -287,4 +290,5 @@ func (res results) goals(w io.Writer) {
 		}
 	}
 	line("codec decode: gojson / json", "seq", "Codec/codec=gojson/op=decode", "Codec/codec=json/op=decode", "ns/op", 0.25)
+	line("codec decode: binary / json", "seq", "Codec/codec=binary/op=decode", "Codec/codec=json/op=decode", "ns/op", 0.25)
 }
