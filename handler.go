@@ -117,29 +117,22 @@ func (s *session[T]) save(ctx context.Context, late bool) error {
 		return s.lateError(ErrResponseStarted)
 	}
 	now := m.now()
-	rec := s.rec
-	if !s.found {
-		rec.Created = now
-	}
 	for attempt := 0; ; attempt++ {
 		data, err := m.opts.Codec.Marshal(&s.val)
 		if err != nil {
 			return s.fail(fmt.Errorf("typedsession: encode: %w", err))
 		}
+		rec := s.rec
 		rec.Data = data
-		rec.Expiry = m.expiry(rec.Created, now)
 		var token string
-		if !s.found || s.renew {
-			rec.Version = 1
-			token, err = m.store.Save(ctx, "", 0, rec)
-			if err == nil && s.found {
-				// Renewal: the old token must stop working.
-				if derr := m.store.Delete(ctx, s.token); derr != nil && !errors.Is(derr, errors.ErrUnsupported) {
-					err = fmt.Errorf("ending the old token: %w", derr)
-				}
-			}
-		} else {
+		if s.found {
+			// Update the stored session, only if it is still the one this request read.
+			// A renewal ends it that way (its expiry set to now), so that a session
+			// destroyed or changed meanwhile is not copied to a new token.
 			rec.Version = s.rec.Version + 1
+			if rec.Expiry = m.expiry(rec.Created, now); s.renew {
+				rec.Expiry = now
+			}
 			token, err = m.store.Save(ctx, s.token, s.rec.Version, rec)
 			if errors.Is(err, ErrConflict) && attempt < m.opts.MaxRetries {
 				// Wait first, then reload and save at once: a wait between the read and
@@ -156,9 +149,16 @@ func (s *session[T]) save(ctx context.Context, late bool) error {
 					s.clear()
 					return nil
 				}
-				rec = s.rec
 				continue
 			}
+		}
+		if err == nil && (!s.found || s.renew) {
+			// A new session, or the renewed one under a new token.
+			if !s.found {
+				rec.Created = now
+			}
+			rec.Owner, rec.Version, rec.Expiry = s.owner, 1, m.expiry(rec.Created, now)
+			token, err = m.store.Save(ctx, "", 0, rec)
 		}
 		if err != nil {
 			return s.fail(fmt.Errorf("typedsession: save: %w", err))
@@ -206,7 +206,7 @@ func (s *session[T]) reload(ctx context.Context) error {
 func (s *session[T]) clear() {
 	var zero T
 	s.token, s.found, s.val, s.fns, s.replaced, s.dirty, s.renew = "", false, zero, nil, false, false, false
-	s.rec = Record{Persist: s.m.opts.Persistent}
+	s.rec, s.owner = Record{Persist: s.m.opts.Persistent}, ""
 	s.destroyed = true
 }
 

@@ -53,7 +53,8 @@ type session[T any] struct {
 	loaded    bool   // the client's token was looked up (or there is none)
 	client    string // the token the client sent, if any
 	token     string // the token of the stored session; "" for none
-	rec       Record // the stored session's metadata (Data unused)
+	rec       Record // the stored session, as loaded or last saved
+	owner     string // the owner the session is to have (rec.Owner is the stored one)
 	found     bool   // a stored session exists under token
 	val       T
 	fns       []func(*T) error // Update functions since load or Put, re-applied on conflict
@@ -209,10 +210,10 @@ func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 	if err := s.load(ctx); err != nil {
 		return err
 	}
-	if owner == s.rec.Owner {
+	if owner == s.owner {
 		return nil
 	}
-	s.rec.Owner, s.dirty = owner, true
+	s.owner, s.dirty = owner, true
 	s.renew = s.renew || s.found
 	return s.late(ctx)
 }
@@ -295,7 +296,7 @@ func (s *session[T]) load(ctx context.Context) error {
 			if err := m.decode(ctx, rec.Data, &s.val); err != nil {
 				return s.fail(err)
 			}
-			s.token, s.rec, s.found = s.client, rec, true
+			s.token, s.rec, s.found, s.owner = s.client, rec, true, rec.Owner
 		}
 	}
 	s.loaded = true

@@ -59,6 +59,7 @@ func RunManager(t *testing.T, newStore func(t *testing.T) typedsession.Store, op
 		{"CookieAttributes", testCookieAttributes},
 		{"ConcurrentIncrements", testConcurrentIncrements},
 		{"LogoutRace", testLogoutRace},
+		{"RenewAfterLogout", testRenewAfterLogout},
 		{"LateChange", testLateChange},
 		{"DecodeFailure", testDecodeFailure},
 		{"Owner", testOwner},
@@ -176,6 +177,14 @@ func newServer(t *testing.T, store typedsession.Store, o typedsession.Options) *
 		}
 	})
 	mux.HandleFunc("POST /renew", func(w http.ResponseWriter, r *http.Request) {
+		// ?wait=ms loads the session and holds it before renewing.
+		if ms, err := strconv.Atoi(r.FormValue("wait")); err == nil {
+			if _, err := m.Get(r.Context()); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+		}
 		if err := m.Renew(r.Context()); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
@@ -739,5 +748,33 @@ func testOwner(t *testing.T, store typedsession.Store, o ManagerOptions) {
 	s.do(c, "POST", "/destroy", nil, nil)
 	if n := len(s.sessions(c, "u2")); n != 0 {
 		t.Errorf("after Destroy, Sessions(u2) lists %d, want 0", n)
+	}
+}
+
+func testRenewAfterLogout(t *testing.T, store typedsession.Store, o ManagerOptions) {
+	if o.ClientSide {
+		t.Skip("a client-side store cannot revoke a token server-side (ManagerOptions.ClientSide)")
+	}
+	s := newServer(t, store, typedsession.Options{})
+	s.must("POST", "/set", url.Values{"name": {"Ada"}})
+	c := s.cookie(s.client)
+	// A request reads the session and renews it after another request logged out: the
+	// renewal must not copy the ended session to a new token.
+	renewer := s.newClient()
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, _ := s.do(renewer, "POST", "/renew", url.Values{"wait": {"400"}}, c)
+		done <- resp
+	}()
+	time.Sleep(200 * time.Millisecond)
+	s.do(s.newClient(), "POST", "/destroy", nil, c)
+	resp := <-done
+	if nc := sessionCookie(resp); nc != nil && nc.Value != "" {
+		if p := s.profile(s.newClient(), nc); p.Name != "" {
+			t.Errorf("a Renew that lost a race with Destroy handed out a new token holding %+v; want the session gone", p)
+		}
+	}
+	if p := s.profile(s.newClient(), c); p.Name != "" {
+		t.Errorf("after Destroy, the old cookie gives %+v", p)
 	}
 }
