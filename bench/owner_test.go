@@ -29,8 +29,9 @@ func BenchmarkOwner(b *testing.B) {
 		name string
 		open func(b *testing.B) (typedsession.Store, []counter)
 	}{
-		{"memory", func(*testing.B) (typedsession.Store, []counter) {
-			return memstore.New(memstore.Options{}), nil
+		{"memory", func(b *testing.B) (typedsession.Store, []counter) {
+			// Room for every session destroy makes before the timer starts.
+			return memstore.New(memstore.Options{MaxSessions: b.N + 1024}), nil
 		}},
 		{"redis", func(b *testing.B) (typedsession.Store, []counter) {
 			client := &countingClient{Client: redisClient(b)}
@@ -83,13 +84,18 @@ func benchOwnerOp(b *testing.B, store typedsession.Store, counters []counter, ow
 	}
 
 	// The sessions destroy and write act on are made before the timer starts, so this
-	// benchmark counts iterations itself instead of using b.Loop.
+	// benchmark counts iterations itself instead of using b.Loop: destroy needs one per
+	// iteration, write takes turns over a pool of 1024.
 	var tokens []string
-	if op != "create" {
+	var versions []uint64
+	switch op {
+	case "destroy":
 		tokens = make([]string, b.N)
-		for i := range tokens {
-			tokens[i] = create(i)
-		}
+	case "write":
+		tokens, versions = make([]string, min(b.N, 1024)), make([]uint64, min(b.N, 1024))
+	}
+	for i := range tokens {
+		tokens[i] = create(i)
 	}
 	before := make([]int64, len(counters))
 	for i, c := range counters {
@@ -102,10 +108,12 @@ func benchOwnerOp(b *testing.B, store typedsession.Store, counters []counter, ow
 		case "create":
 			create(i)
 		case "write":
-			r := newRec(i)
-			r.Version = 2
-			_, err := store.Save(ctx, tokens[i], 1, r)
+			j := i % len(tokens)
+			r := newRec(j)
+			r.Version = versions[j] + 2
+			_, err := store.Save(ctx, tokens[j], versions[j]+1, r)
 			must(b, err, "Save (update)")
+			versions[j]++
 		case "destroy":
 			must(b, store.Delete(ctx, tokens[i]), "Delete")
 		}
