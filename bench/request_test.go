@@ -24,6 +24,7 @@ func BenchmarkRequest(b *testing.B) {
 func BenchmarkSize(b *testing.B) {
 	workload.BenchSizes(b, []workload.SizeCase{
 		{Backend: memory, Sizes: workload.ServerSizes},
+		{Backend: memoryBinary, Sizes: workload.ServerSizes},
 		{Backend: redis, Sizes: workload.ServerSizes},
 		{Backend: postgres, Sizes: workload.ServerSizes},
 		{Backend: cookie, Sizes: workload.CookieSizes},
