@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"net/http"
-	"sync/atomic"
 	"testing"
 
 	"github.com/seed96b21533/typedsession"
@@ -14,39 +13,13 @@ import (
 	"github.com/seed96b21533/typedsession/store/memstore"
 	"github.com/seed96b21533/typedsession/store/pgstore"
 	"github.com/seed96b21533/typedsession/store/redisstore"
+	"github.com/seed96b21533/typedsession/store/storetest"
 )
-
-// counting counts the calls a Manager makes to its Store, so that the driver can report
-// store-calls/op and check that op=untouched makes none.
-type counting struct {
-	typedsession.Store
-	n atomic.Int64
-}
-
-func (c *counting) Load(ctx context.Context, token string) (typedsession.Record, bool, error) {
-	c.n.Add(1)
-	return c.Store.Load(ctx, token)
-}
-
-func (c *counting) Save(ctx context.Context, token string, version uint64, rec typedsession.Record) (string, error) {
-	c.n.Add(1)
-	return c.Store.Save(ctx, token, version, rec)
-}
-
-func (c *counting) Touch(ctx context.Context, token string, rec typedsession.Record) (string, error) {
-	c.n.Add(1)
-	return c.Store.Touch(ctx, token, rec)
-}
-
-func (c *counting) Delete(ctx context.Context, token string) error {
-	c.n.Add(1)
-	return c.Store.Delete(ctx, token)
-}
 
 // layer puts a typedsession Manager over store, as an application would.
 func layer(tb testing.TB, store typedsession.Store, cfg workload.Config, codec typedsession.Codec, serverSide bool) workload.Layer {
 	tb.Helper()
-	cs := &counting{Store: store}
+	cs := &storetest.Counting{Store: store}
 	m, err := typedsession.New[workload.Profile](cs, typedsession.Options{
 		Insecure:    true,
 		IdleTimeout: cfg.IdleTimeout,
@@ -71,7 +44,7 @@ func layer(tb testing.TB, store typedsession.Store, cfg workload.Config, codec t
 			return m.Put(r.Context(), p)
 		},
 		ServerSide: serverSide,
-		StoreCalls: cs.n.Load,
+		StoreCalls: cs.Total,
 		Lazy:       true,
 	}
 }

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,57 +70,11 @@ func RunManager(t *testing.T, newStore func(t *testing.T) typedsession.Store, op
 	}
 }
 
-// counting wraps a Store and counts its calls.
-type counting struct {
-	typedsession.Store
-	loads, saves, touches, deletes atomic.Int64
-}
-
-func (c *counting) Load(ctx context.Context, token string) (typedsession.Record, bool, error) {
-	c.loads.Add(1)
-	return c.Store.Load(ctx, token)
-}
-
-func (c *counting) Save(ctx context.Context, token string, version uint64, rec typedsession.Record) (string, error) {
-	c.saves.Add(1)
-	return c.Store.Save(ctx, token, version, rec)
-}
-
-func (c *counting) Touch(ctx context.Context, token string, rec typedsession.Record) (string, error) {
-	c.touches.Add(1)
-	return c.Store.Touch(ctx, token, rec)
-}
-
-func (c *counting) Delete(ctx context.Context, token string) error {
-	c.deletes.Add(1)
-	return c.Store.Delete(ctx, token)
-}
-
-func (c *counting) Owned(ctx context.Context, owner string) (map[string]typedsession.Record, error) {
-	o, ok := c.Store.(typedsession.OwnerStore)
-	if !ok {
-		return nil, errors.ErrUnsupported
-	}
-	return o.Owned(ctx, owner)
-}
-
-func (c *counting) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
-	o, ok := c.Store.(typedsession.OwnerStore)
-	if !ok {
-		return 0, errors.ErrUnsupported
-	}
-	return o.DeleteOwned(ctx, owner, except)
-}
-
-func (c *counting) total() int64 {
-	return c.loads.Load() + c.saves.Load() + c.touches.Load() + c.deletes.Load()
-}
-
 // server is a test app: routes that use the session, behind the Manager's middleware.
 type server struct {
 	t      *testing.T
 	m      *typedsession.Manager[Profile]
-	store  *counting
+	store  *Counting
 	ts     *httptest.Server
 	client *http.Client
 	// late is the error of the last change made after the response started.
@@ -130,7 +83,7 @@ type server struct {
 
 func newServer(t *testing.T, store typedsession.Store, o typedsession.Options) *server {
 	t.Helper()
-	s := &server{t: t, store: &counting{Store: store}}
+	s := &server{t: t, store: &Counting{Store: store}}
 	m, err := typedsession.New[Profile](s.store, o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -318,7 +271,7 @@ func sessionCookie(resp *http.Response) *http.Cookie {
 func testLazy(t *testing.T, store typedsession.Store, _ ManagerOptions) {
 	s := newServer(t, store, typedsession.Options{})
 	resp, _ := s.must("GET", "/noop", nil)
-	if n := s.store.total(); n != 0 {
+	if n := s.store.Total(); n != 0 {
 		t.Errorf("a request that never asks for its session made %d store calls; want 0", n)
 	}
 	if c := sessionCookie(resp); c != nil {
@@ -328,13 +281,13 @@ func testLazy(t *testing.T, store typedsession.Store, _ ManagerOptions) {
 	if c := sessionCookie(resp); c != nil {
 		t.Errorf("a visitor whose session was never modified got a cookie: %v", c)
 	}
-	if n := s.store.saves.Load(); n != 0 {
+	if n := s.store.Saves.Load(); n != 0 {
 		t.Errorf("a visitor whose session was never modified caused %d saves; want 0", n)
 	}
 	s.must("POST", "/set", url.Values{"name": {"ada"}})
-	before := s.store.total()
+	before := s.store.Total()
 	s.must("GET", "/noop", nil)
-	if n := s.store.total() - before; n != 0 {
+	if n := s.store.Total() - before; n != 0 {
 		t.Errorf("with a session, a request that never asks for it made %d store calls; want 0", n)
 	}
 }
@@ -446,21 +399,21 @@ func testTouch(t *testing.T, store typedsession.Store, o ManagerOptions) {
 	const interval = 300 * time.Millisecond
 	s := newServer(t, store, typedsession.Options{IdleTimeout: 10 * time.Second, TouchInterval: interval})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
-	saves := s.store.saves.Load()
+	saves := s.store.Saves.Load()
 	for range 5 {
 		s.profile(s.client, nil)
 	}
-	if n := s.store.touches.Load(); n != 0 {
+	if n := s.store.Touches.Load(); n != 0 {
 		t.Errorf("%d touches for reads within the touch interval of the last write; want 0", n)
 	}
 	time.Sleep(interval + 50*time.Millisecond)
 	for range 5 {
 		s.profile(s.client, nil)
 	}
-	if n := s.store.touches.Load(); n != 1 {
+	if n := s.store.Touches.Load(); n != 1 {
 		t.Errorf("%d touches for 5 reads after the touch interval; want exactly 1", n)
 	}
-	if n := s.store.saves.Load() - saves; n != 0 {
+	if n := s.store.Saves.Load() - saves; n != 0 {
 		t.Errorf("reads of an unchanged session made %d saves; want 0 (touch only)", n)
 	}
 	if p := s.profile(s.client, nil); p.Name != "Ada" {

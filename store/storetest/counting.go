@@ -1,0 +1,67 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	"github.com/seed96b21533/typedsession"
+)
+
+// Counting wraps a Store and counts the calls the Manager makes to it, for tests and
+// benchmarks that assert how many store round trips a request costs. It passes the
+// owner operations through when the wrapped Store has them, and otherwise returns
+// errors.ErrUnsupported.
+type Counting struct {
+	typedsession.Store
+	Loads, Saves, Touches, Deletes atomic.Int64
+}
+
+var _ typedsession.OwnerStore = (*Counting)(nil)
+
+// Load implements [typedsession.Store].
+func (c *Counting) Load(ctx context.Context, token string) (typedsession.Record, bool, error) {
+	c.Loads.Add(1)
+	return c.Store.Load(ctx, token)
+}
+
+// Save implements [typedsession.Store].
+func (c *Counting) Save(ctx context.Context, token string, version uint64, rec typedsession.Record) (string, error) {
+	c.Saves.Add(1)
+	return c.Store.Save(ctx, token, version, rec)
+}
+
+// Touch implements [typedsession.Store].
+func (c *Counting) Touch(ctx context.Context, token string, rec typedsession.Record) (string, error) {
+	c.Touches.Add(1)
+	return c.Store.Touch(ctx, token, rec)
+}
+
+// Delete implements [typedsession.Store].
+func (c *Counting) Delete(ctx context.Context, token string) error {
+	c.Deletes.Add(1)
+	return c.Store.Delete(ctx, token)
+}
+
+// Owned implements [typedsession.OwnerStore].
+func (c *Counting) Owned(ctx context.Context, owner string) (map[string]typedsession.Record, error) {
+	o, ok := c.Store.(typedsession.OwnerStore)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return o.Owned(ctx, owner)
+}
+
+// DeleteOwned implements [typedsession.OwnerStore].
+func (c *Counting) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+	o, ok := c.Store.(typedsession.OwnerStore)
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	return o.DeleteOwned(ctx, owner, except)
+}
+
+// Total returns the number of Store calls so far.
+func (c *Counting) Total() int64 {
+	return c.Loads.Load() + c.Saves.Load() + c.Touches.Load() + c.Deletes.Load()
+}
