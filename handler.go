@@ -26,8 +26,8 @@ var errReplaced = errors.New("typedsession: the response was replaced by Options
 // handler, so that a failure is never mistaken for "no session".
 func (m *Manager[T]) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := &session[T]{ResponseWriter: w, m: m}
-		r = r.WithContext(context.WithValue(r.Context(), m, s))
+		s := &session[T]{ResponseWriter: w, Context: r.Context(), m: m}
+		r = r.WithContext(s)
 		s.r = r
 		next.ServeHTTP(s, r)
 		if !s.started {

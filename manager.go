@@ -43,9 +43,12 @@ func New[T any](store Store, opts Options) (*Manager[T], error) {
 
 // session is the per-request state of one Manager: what the client sent, what was
 // loaded, and what the request changed. It is also the ResponseWriter the handler sees,
-// so that the session is committed before the first byte of the response.
+// so that the session is committed before the first byte of the response, and the
+// request's context, which answers Value(m) with the session itself (one allocation
+// instead of two: a context.WithValue would be another).
 type session[T any] struct {
 	http.ResponseWriter // nil for a session made by WithSession
+	context.Context     // the request's context before the middleware
 	m                   *Manager[T]
 	r                   *http.Request
 
@@ -69,6 +72,15 @@ type session[T any] struct {
 	failed  bool // commit failed and the ErrorHandler wrote the response
 }
 
+// Value returns the session for its Manager's key, and asks the parent context for
+// any other key.
+func (s *session[T]) Value(key any) any {
+	if key == any(s.m) {
+		return s
+	}
+	return s.Context.Value(key)
+}
+
 func (m *Manager[T]) session(ctx context.Context) *session[T] {
 	s, ok := ctx.Value(m).(*session[T])
 	if !ok {
@@ -82,9 +94,9 @@ func (m *Manager[T]) session(ctx context.Context) *session[T] {
 // Put, Update and the rest work, and nothing is ever saved.
 func (m *Manager[T]) WithSession(ctx context.Context, v T) context.Context {
 	now := m.now()
-	s := &session[T]{m: m, loaded: true, found: true, val: v}
+	s := &session[T]{Context: ctx, m: m, loaded: true, found: true, val: v}
 	s.rec = Record{Created: now, Expiry: m.expiry(now, now), Persist: m.opts.Persistent}
-	return context.WithValue(ctx, m, s)
+	return s
 }
 
 // Get returns the session's value: the zero T when the request has no session. It
