@@ -246,28 +246,21 @@ func (k *refKV) DeleteOwned(ctx context.Context, owner, except string) (int, err
 }
 
 // TestRunKV runs the suite against the reference KV, which must pass it.
-func TestRunKV(t *testing.T) {
-	storetest.RunKV(t, func(t *testing.T) typedsession.KV { return newRefKV(bugNone) })
-}
-
-// childEnv names the bug of the KV that TestBrokenKVChild tests.
+// childEnv names the bug of the KV that TestRunKV tests in a child process.
 const childEnv = "STORETEST_BROKEN_KV"
 
-// TestBrokenKVChild runs the suite against a broken KV, when TestSuiteCatchesBrokenKVs
-// runs it in a child process; otherwise it skips.
-func TestBrokenKVChild(t *testing.T) {
-	bug, ok := os.LookupEnv(childEnv)
-	if !ok {
-		t.Skip("runs only as a child process of TestSuiteCatchesBrokenKVs")
-	}
+// TestRunKV runs the suite against the reference KV. TestSuiteCatchesBrokenKVs runs it
+// again in a child process, with childEnv naming the bug to plant in the KV.
+func TestRunKV(t *testing.T) {
+	bug := os.Getenv(childEnv) // bugNone, unless in a child process
 	storetest.RunKV(t, func(t *testing.T) typedsession.KV { return newRefKV(bug) })
 }
 
-// runChild runs TestBrokenKVChild with the KV broken by bug, and returns its verbose
+// runChild runs TestRunKV with the KV broken by bug, and returns its verbose
 // output and whether it passed.
 func runChild(t *testing.T, bug string) (string, bool) {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestBrokenKVChild$", "-test.v", "-test.count=1", "-test.timeout=2m")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestRunKV$", "-test.v", "-test.count=1", "-test.timeout=2m")
 	cmd.Env = append(os.Environ(), childEnv+"="+bug)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
@@ -347,7 +340,7 @@ func TestSuiteCatchesBrokenKVs(t *testing.T) {
 			if r.passed {
 				t.Fatalf("the suite passed a KV whose bug is %q; output:\n%s", tc.bug, r.out)
 			}
-			if !strings.Contains(r.out, "--- FAIL: TestBrokenKVChild/"+tc.subtest+" ") {
+			if !strings.Contains(r.out, "--- FAIL: TestRunKV/"+tc.subtest+" ") {
 				t.Errorf("the suite did not fail subtest %s for a KV whose bug is %q; output:\n%s", tc.subtest, tc.bug, r.out)
 			}
 			if !strings.Contains(r.out, tc.quote) {
@@ -369,7 +362,7 @@ func TestSuiteSkipsOwnerTests(t *testing.T) {
 		t.Fatalf("the suite failed a correct KV that does not implement OwnerKV; output:\n%s", out)
 	}
 	for _, name := range []string{"Owned", "DeleteOwned"} {
-		if !strings.Contains(out, "--- SKIP: TestBrokenKVChild/"+name+" ") {
+		if !strings.Contains(out, "--- SKIP: TestRunKV/"+name+" ") {
 			t.Errorf("subtest %s did not skip for a KV without OwnerKV; output:\n%s", name, out)
 		}
 	}

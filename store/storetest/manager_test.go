@@ -12,18 +12,12 @@ import (
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
-func TestRunManager(t *testing.T) {
-	storetest.RunManager(t, func(t *testing.T) typedsession.Store {
-		return typedsession.Server{KV: newRefKV(bugNone)}
-	}, storetest.ManagerOptions{})
-}
-
 // keepsDeleted is a Store whose Delete does nothing: Destroy would not end a session.
 type keepsDeleted struct{ typedsession.Server }
 
 func (keepsDeleted) Delete(context.Context, string) error { return nil }
 
-// managerChildEnv names the broken store that TestBrokenManagerChild runs the suite on.
+// managerChildEnv names the bug of the store that TestRunManager tests in a child process.
 const managerChildEnv = "STORETEST_BROKEN_STORE"
 
 func brokenStore(bug string) typedsession.Store {
@@ -33,13 +27,11 @@ func brokenStore(bug string) typedsession.Store {
 	return typedsession.Server{KV: newRefKV(bug)}
 }
 
-// TestBrokenManagerChild runs RunManager against a broken store, when
-// TestManagerSuiteCatchesBrokenStores runs it in a child process; otherwise it skips.
-func TestBrokenManagerChild(t *testing.T) {
-	bug, ok := os.LookupEnv(managerChildEnv)
-	if !ok {
-		t.Skip("runs only as a child process of TestManagerSuiteCatchesBrokenStores")
-	}
+// TestRunManager runs the suite against a Server over the reference KV.
+// TestManagerSuiteCatchesBrokenStores runs it again in a child process, with
+// managerChildEnv naming the bug to plant in the store.
+func TestRunManager(t *testing.T) {
+	bug := os.Getenv(managerChildEnv) // bugNone, unless in a child process
 	storetest.RunManager(t, func(t *testing.T) typedsession.Store { return brokenStore(bug) }, storetest.ManagerOptions{})
 }
 
@@ -58,7 +50,7 @@ func TestManagerSuiteCatchesBrokenStores(t *testing.T) {
 	} {
 		t.Run(tc.bug, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestBrokenManagerChild$", "-test.v", "-test.count=1", "-test.timeout=2m")
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestRunManager$", "-test.v", "-test.count=1", "-test.timeout=2m")
 			cmd.Env = append(os.Environ(), managerChildEnv+"="+tc.bug)
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError
@@ -68,7 +60,7 @@ func TestManagerSuiteCatchesBrokenStores(t *testing.T) {
 			if err == nil {
 				t.Fatalf("RunManager passed a store with bug %q; want a failure", tc.bug)
 			}
-			if !strings.Contains(string(out), "--- FAIL: TestBrokenManagerChild/"+tc.subtest) || !strings.Contains(string(out), tc.want) {
+			if !strings.Contains(string(out), "--- FAIL: TestRunManager/"+tc.subtest) || !strings.Contains(string(out), tc.want) {
 				t.Errorf("want subtest %s to fail saying %q; output:\n%s", tc.subtest, tc.want, out)
 			}
 		})
