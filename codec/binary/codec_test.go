@@ -13,34 +13,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed96b21533/typedsession/bench/workload"
+
 	"github.com/seed96b21533/typedsession/codec/binary"
 )
 
-type item struct {
-	SKU        string
-	Qty        int
-	PriceCents int64
-}
+// The canonical payload of the benchmark workload.
+type (
+	item    = workload.Item
+	profile = workload.Profile
+)
 
-type profile struct {
-	UserID   int64
-	Name     string
-	Email    string
-	Roles    []string
-	Cart     []item
-	Counter  int
-	LastSeen time.Time
-}
-
-func canonical() profile {
-	return profile{
-		UserID: 4242, Name: "Ada Lovelace", Email: "ada@analytical-engine.example",
-		Roles: []string{"customer", "beta-tester", "newsletter"},
-		Cart: []item{{"BOOK-9780141439846", 1, 1299}, {"PEN-LAMY-SAFARI", 2, 2950},
-			{"INK-50ML-BLUEBLK", 3, 1150}, {"NOTEBOOK-A5-DOT", 1, 2400}, {"GIFT-WRAP", 1, 399}},
-		LastSeen: time.Date(2025, 3, 14, 15, 9, 26, 535e6, time.UTC),
-	}
-}
+func canonical() profile { return workload.Canonical() }
 
 type (
 	myInt    int16
@@ -161,19 +145,19 @@ func fullKinds() kinds {
 		NamedB: myBytes("nb"), Strs: []string{"", "a", strings.Repeat("z", 300)},
 		Nested: [][]int{{1}, {}, nil, {2, 3}}, Map: map[string]int{"b": 2, "a": 1, "": 0},
 		IntMap:      map[int64]string{-1: "minus", 1 << 50: "big"},
-		StructKey:   map[item]bool{{"x", 1, 2}: true, {}: false},
+		StructKey:   map[item]bool{{SKU: "x", Qty: 1, PriceCents: 2}: true, {}: false},
 		ArrKey:      map[[2]int]float64{{1, 2}: 0.5},
 		Set:         map[string]struct{}{"x": {}, "y": {}},
-		MapOfSlices: map[string][]item{"k": {{"a", 1, 1}}, "nil": nil},
-		Ptr:         ptr(42), PtrPtr: ptr(&s), PtrStruct: &item{"p", 1, 2},
-		Embedded: item{"e", 3, 4}, Anon: struct{ A, B string }{"a", "b"},
+		MapOfSlices: map[string][]item{"k": {{SKU: "a", Qty: 1, PriceCents: 1}}, "nil": nil},
+		Ptr:         ptr(42), PtrPtr: ptr(&s), PtrStruct: &item{SKU: "p", Qty: 1, PriceCents: 2},
+		Embedded: item{SKU: "e", Qty: 3, PriceCents: 4}, Anon: struct{ A, B string }{"a", "b"},
 		T:    time.Date(2024, 2, 29, 23, 59, 59, 999999999, time.FixedZone("", 5*3600+1800)),
 		Addr: netip.MustParseAddr("2001:db8::1"), Big: new(big.Int).Lsh(big.NewInt(1), 100),
 		Bin: pointerBin{"s3cr3t"}, BinMap: map[string]pointerBin{"a": {"A"}, "b": {"B"}},
-		ArrayOfStructs: [2]item{{"x", 1, 1}, {"y", 2, 2}},
+		ArrayOfStructs: [2]item{{SKU: "x", Qty: 1, PriceCents: 1}, {SKU: "y", Qty: 2, PriceCents: 2}},
 		Floats:         []float64{0, -1, math.SmallestNonzeroFloat64},
 		Times:          []time.Time{{}, time.Unix(0, 1).UTC(), time.Date(1, 1, 1, 0, 0, 0, 0, time.FixedZone("", -3600))},
-		PtrSlice:       []*item{nil, {"q", 1, 1}},
+		PtrSlice:       []*item{nil, {SKU: "q", Qty: 1, PriceCents: 1}},
 		SliceOfMaps:    []map[string]int{nil, {}, {"x": 1}},
 		Deep:           map[string]map[string][]*[]string{"a": {"b": {nil, ptr([]string{"c"})}}},
 		AlsoEmpty:      []item{}, EmptyMap: map[string]int{}, EmptyBytes: []byte{},
@@ -542,7 +526,7 @@ func TestConcurrent(t *testing.T) {
 		A []string
 		M map[int]item
 	}
-	v := fresh{A: []string{"x"}, M: map[int]item{1: {"i", 1, 1}}}
+	v := fresh{A: []string{"x"}, M: map[int]item{1: {SKU: "i", Qty: 1, PriceCents: 1}}}
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {

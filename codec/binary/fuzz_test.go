@@ -36,8 +36,8 @@ func fuzzSeeds() []fuzzT {
 	return []fuzzT{
 		{},
 		{B: true, I8: -1, I: 1 << 40, U16: 7, F: 1.5, S: "s", Bs: []byte{}, Arr: [2]uint32{1, 2},
-			Strs: []string{"a", ""}, M: map[string]int32{"k": -1, "j": 2}, MI: map[int8]item{-3: {"x", 1, 2}},
-			P: &item{"p", 3, 4}, T: time.Date(2025, 1, 2, 3, 4, 5, 6, time.FixedZone("", 5*3600+1800)),
+			Strs: []string{"a", ""}, M: map[string]int32{"k": -1, "j": 2}, MI: map[int8]item{-3: {SKU: "x", Qty: 1, PriceCents: 2}},
+			P: &item{SKU: "p", Qty: 3, PriceCents: 4}, T: time.Date(2025, 1, 2, 3, 4, 5, 6, time.FixedZone("", 5*3600+1800)),
 			L:    &list{1, &list{2, nil}},
 			Tree: []tree{{Name: "r", Kids: []tree{{}}, Meta: map[string]*tree{"m": nil}}},
 			Addr: netip.MustParseAddr("10.0.0.1")},

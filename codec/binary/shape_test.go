@@ -105,7 +105,7 @@ type (
 // decoding fields into the wrong places.
 func TestShapeChanged(t *testing.T) {
 	t.Parallel()
-	data, err := binary.Codec{}.Marshal(&shapeV1{Name: "n", Count: 1, Size: 2, Tags: []string{"t"}, Item: item{"s", 3, 4}})
+	data, err := binary.Codec{}.Marshal(&shapeV1{Name: "n", Count: 1, Size: 2, Tags: []string{"t"}, Item: item{SKU: "s", Qty: 3, PriceCents: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}

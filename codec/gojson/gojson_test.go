@@ -9,34 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed96b21533/typedsession/bench/workload"
+
 	"github.com/seed96b21533/typedsession/codec/gojson"
 )
 
-type item struct {
-	SKU        string
-	Qty        int
-	PriceCents int64
-}
+// The canonical payload of the benchmark workload.
+type (
+	item    = workload.Item
+	profile = workload.Profile
+)
 
-type profile struct {
-	UserID   int64
-	Name     string
-	Email    string
-	Roles    []string
-	Cart     []item
-	Counter  int
-	LastSeen time.Time
-}
-
-func canonical() profile {
-	return profile{
-		UserID: 4242, Name: "Ada Lovelace", Email: "ada@analytical-engine.example",
-		Roles: []string{"customer", "beta-tester", "newsletter"},
-		Cart: []item{{"BOOK-9780141439846", 1, 1299}, {"PEN-LAMY-SAFARI", 2, 2950},
-			{"INK-50ML-BLUEBLK", 3, 1150}, {"NOTEBOOK-A5-DOT", 1, 2400}, {"GIFT-WRAP", 1, 399}},
-		LastSeen: time.Date(2025, 3, 14, 15, 9, 26, 535e6, time.UTC),
-	}
-}
+func canonical() profile { return workload.Canonical() }
 
 type Embedded struct{ E1, E2 string }
 
@@ -93,14 +77,14 @@ func TestRoundTrip(t *testing.T) {
 			Floats: []float64{0, -0.5, 1e300, math.SmallestNonzeroFloat64, 123456789.125},
 			Ints:   []int8{math.MinInt8, -1, 0, math.MaxInt8},
 			Uints:  []uint64{0, math.MaxUint64}, Bools: map[string]bool{"t": true, "f": false},
-			Structs:   map[string]item{"a": {"A", 1, 2}},
-			PtrStruct: &item{"P", 3, 4},
+			Structs:   map[string]item{"a": {SKU: "A", Qty: 1, PriceCents: 2}},
+			PtrStruct: &item{SKU: "P", Qty: 3, PriceCents: 4},
 			Escapes:   "<a href=\"x\">&amp;</a>\u2028\u2029\t\n\x00é日本\U0001F600",
 			Strings:   map[string]string{"": "empty key", "ü": "ß"},
 		}, func() any { return new(tagged) }},
 		{"zero tagged", tagged{}, func() any { return new(tagged) }},
 		{"map", map[string][]int{"a": {1}, "b": nil}, func() any { return new(map[string][]int) }},
-		{"slice of pointers", []*item{{"a", 1, 2}, nil}, func() any { return new([]*item) }},
+		{"slice of pointers", []*item{{SKU: "a", Qty: 1, PriceCents: 2}, nil}, func() any { return new([]*item) }},
 		{"string", "plain", func() any { return new(string) }},
 		{"int64", int64(math.MinInt64), func() any { return new(int64) }},
 		{"any", map[string]any{"n": 1.0, "s": "x", "l": []any{}}, func() any { return new(any) }},
@@ -204,7 +188,7 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, id int64, name, sku string, qty int, price, ms int64) {
 		ms %= 253402300800000 // keep the year within 0000-9999, as time.MarshalJSON requires
 		p := profile{UserID: id, Name: name, Email: name + "@x", Roles: []string{name, sku},
-			Cart: []item{{sku, qty, price}}, Counter: qty, LastSeen: time.UnixMilli(ms).UTC()}
+			Cart: []item{{SKU: sku, Qty: qty, PriceCents: price}}, Counter: qty, LastSeen: time.UnixMilli(ms).UTC()}
 		data, err := c.Marshal(p)
 		want, wantErr := json.Marshal(p)
 		if (err == nil) != (wantErr == nil) {

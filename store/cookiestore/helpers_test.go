@@ -7,44 +7,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed96b21533/typedsession/bench/workload"
+
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 )
 
-// Item and Profile are the canonical payload of BENCH-WORKLOAD.md.
-type Item struct {
-	SKU        string
-	Qty        int
-	PriceCents int64
-}
+// Item and Profile are the canonical payload of the benchmark workload.
+type (
+	Item    = workload.Item
+	Profile = workload.Profile
+)
 
-type Profile struct {
-	UserID   int64
-	Name     string
-	Email    string
-	Roles    []string
-	Cart     []Item
-	Counter  int
-	LastSeen time.Time
-}
-
-func canonicalProfile() Profile {
-	return Profile{
-		UserID: 4242,
-		Name:   "Ada Lovelace",
-		Email:  "ada@analytical-engine.example",
-		Roles:  []string{"customer", "beta-tester", "newsletter"},
-		Cart: []Item{
-			{"BOOK-9780141439846", 1, 1299},
-			{"PEN-LAMY-SAFARI", 2, 2950},
-			{"INK-50ML-BLUEBLK", 3, 1150},
-			{"NOTEBOOK-A5-DOT", 1, 2400},
-			{"GIFT-WRAP", 1, 399},
-		},
-		Counter:  0,
-		LastSeen: time.Date(2025, 3, 14, 15, 9, 26, 535e6, time.UTC),
-	}
-}
+func canonicalProfile() Profile { return workload.Canonical() }
 
 func canonicalJSON(tb testing.TB) []byte {
 	tb.Helper()
