@@ -1,7 +1,7 @@
 // Package typedsession keeps HTTP sessions whose data is your own struct.
 //
 // One [Manager] per kind of session keeps one value of type T per session, in a
-// [Store] of your choice: store/memstore (one process, tests), store/redisstore
+// store of your choice: store/memstore (one process, tests), store/redisstore
 // (Redis, Sentinel or Cluster, through rueidis), store/pgstore (PostgreSQL, through
 // pgx) or store/cookiestore (the whole session sealed in the cookie, no server state).
 // Switching stores is a one-line change; the typed API is the same.
@@ -42,7 +42,7 @@
 // # Tokens
 //
 // A token is 256 bits from crypto/rand in base64url. Server-side stores never see it:
-// [Server] keys records by its SHA-256, so a leaked table or keyspace yields no usable
+// they key records by its SHA-256, so a leaked table or keyspace yields no usable
 // session. The Manager never adopts a token it did not issue: an unknown token is a
 // fresh session with a new token. Call [Manager.Renew] on login and on every change of
 // privilege.
@@ -58,7 +58,7 @@
 //
 // # Stores
 //
-// A server-side store implements [KV], five context-first methods on records keyed by
-// the token's hash, and embeds a [Server] to become a [Store]. The store/storetest
-// package has the conformance suites every store passes.
+// Writing a store of your own is the business of package
+// [github.com/seed96b21533/typedsession/store], which holds the contracts a store
+// meets; the store/storetest package has the conformance suites every store passes.
 package typedsession

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
+
+	"github.com/seed96b21533/typedsession/store"
+
 	"time"
 )
 
@@ -17,7 +19,7 @@ const maxTokenLen = 4096
 // [Manager.Handler] as middleware, and use the typed helpers on the request context.
 // A Manager is safe for concurrent use.
 type Manager[T any] struct {
-	store Store
+	store store.Store
 	opts  Options
 	// The cookie's fixed attributes, rendered: "; Path=/" and "; HttpOnly; Secure; ...".
 	attrsPre, attrsPost string
@@ -25,62 +27,23 @@ type Manager[T any] struct {
 
 // New returns a Manager that keeps its sessions in store. It checks opts and returns an
 // error for an invalid combination; it does no I/O. New panics if store is nil.
-func New[T any](store Store, opts Options) (*Manager[T], error) {
-	if store == nil {
+func New[T any](st store.Store, opts Options) (*Manager[T], error) {
+	if st == nil {
 		panic("typedsession: New called with a nil Store")
 	}
 	o, err := opts.resolve()
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager[T]{store: store, opts: o}
+	m := &Manager[T]{store: st, opts: o}
 	// The fixed attributes, as net/http renders them: Path and Domain before the
 	// expiry, the flags after it.
-	full := m.cookie("", Record{}).String()
+	full := m.cookie("", store.Record{}).String()
 	m.attrsPre, m.attrsPost, _ = strings.Cut(full[len(o.CookieName)+len("="):], "; Max-Age=0")
 	return m, nil
 }
 
 // session is the per-request state of one Manager: what the client sent, what was
-// loaded, and what the request changed. It is also the ResponseWriter the handler sees,
-// so that the session is committed before the first byte of the response, and the
-// request's context, which answers Value(m) with the session itself (one allocation
-// instead of two: a context.WithValue would be another).
-type session[T any] struct {
-	http.ResponseWriter // nil for a session made by WithSession
-	context.Context     // the request's context before the middleware
-	m                   *Manager[T]
-	r                   *http.Request
-
-	mu        sync.Mutex
-	loaded    bool   // the client's token was looked up (or there is none)
-	client    string // the token the client sent, if any
-	token     string // the token of the stored session; "" for none
-	rec       Record // the stored session, as loaded or last saved
-	owner     string // the owner the session is to have (rec.Owner is the stored one)
-	found     bool   // a stored session exists under token
-	val       T
-	fns       []func(*T) error // Update functions since load or Put, re-applied on conflict
-	replaced  bool             // Put since load: on conflict, the value wins as it is
-	dirty     bool             // the value or its metadata must be saved
-	renew     bool             // a new token must replace the current one
-	destroyed bool             // the client's token must be cleared
-	refreshed bool             // saved or touched: a persistent cookie's Max-Age moves
-	err       error            // a failure the middleware reports through the ErrorHandler
-
-	started bool // the response has started; commit has run
-	failed  bool // commit failed and the ErrorHandler wrote the response
-}
-
-// Value returns the session for its Manager's key, and asks the parent context for
-// any other key.
-func (s *session[T]) Value(key any) any {
-	if key == any(s.m) {
-		return s
-	}
-	return s.Context.Value(key)
-}
-
 func (m *Manager[T]) session(ctx context.Context) *session[T] {
 	s, ok := ctx.Value(m).(*session[T])
 	if !ok {
@@ -95,7 +58,7 @@ func (m *Manager[T]) session(ctx context.Context) *session[T] {
 func (m *Manager[T]) WithSession(ctx context.Context, v T) context.Context {
 	now := m.now()
 	s := &session[T]{Context: ctx, m: m, loaded: true, found: true, val: v}
-	s.rec = Record{Created: now, Expiry: m.expiry(now, now), Persist: m.opts.Persistent}
+	s.rec = store.Record{Created: now, Expiry: m.expiry(now, now), Persist: m.opts.Persistent}
 	return s
 }
 
@@ -284,97 +247,6 @@ func (m *Manager[T]) expiry(created, now time.Time) time.Time {
 
 // live reports whether rec is a session that has not ended at now, by the Manager's own
 // clock and current options, whatever the store's cleanup did.
-func (m *Manager[T]) live(rec Record, now time.Time) bool {
+func (m *Manager[T]) live(rec store.Record, now time.Time) bool {
 	return now.Before(rec.Expiry) && now.Before(rec.Created.Add(m.opts.Lifetime))
-}
-
-// load looks up the client's session once. Called with s.mu held.
-func (s *session[T]) load(ctx context.Context) error {
-	if s.err != nil {
-		return s.err
-	}
-	if s.loaded {
-		return nil
-	}
-	m := s.m
-	s.client = m.token(s.r)
-	s.rec = Record{Persist: m.opts.Persistent}
-	if s.client != "" {
-		rec, found, err := m.store.Load(ctx, s.client)
-		if err != nil {
-			return s.fail(fmt.Errorf("typedsession: load: %w", err))
-		}
-		if found && m.live(rec, m.now()) {
-			if err := m.decode(ctx, rec.Data, &s.val); err != nil {
-				return s.fail(err)
-			}
-			s.token, s.rec, s.found, s.owner = s.client, rec, true, rec.Owner
-		}
-	}
-	s.loaded = true
-	return nil
-}
-
-// decode decodes data into *v, which must hold the zero T, applying
-// Options.OnDecodeError when it fails; *v is then the zero T again.
-func (m *Manager[T]) decode(ctx context.Context, data []byte, v *T) error {
-	err := m.opts.Codec.Unmarshal(data, v)
-	if err == nil {
-		return nil
-	}
-	var zero T
-	*v = zero
-	if m.opts.OnDecodeError != nil {
-		if herr := m.opts.OnDecodeError(ctx, err); herr != nil {
-			return fmt.Errorf("typedsession: decode: %w", herr)
-		}
-		return nil
-	}
-	m.opts.Logger.WarnContext(ctx, "typedsession: stored session no longer decodes; starting a fresh one", "err", err)
-	return nil
-}
-
-// fail records err as the request's session failure, reported by the middleware, and
-// returns it.
-func (s *session[T]) fail(err error) error {
-	if s.err == nil {
-		s.err = err
-	}
-	return err
-}
-
-// lateError logs err, a change that could not reach the client, and returns it.
-func (s *session[T]) lateError(err error) error {
-	s.m.opts.Logger.Error("typedsession: session change after the response started", "err", err)
-	return err
-}
-
-// late saves a change made after the response started, where it can reach the client
-// without a new cookie, and reports it where it cannot. Called with s.mu held.
-func (s *session[T]) late(ctx context.Context) error {
-	if !s.started {
-		return nil
-	}
-	return s.save(ctx, true)
-}
-
-// cookieValue returns the value of the first cookie called name in the request
-// header h, or "". Unlike http.Request.Cookie it parses no other cookie and allocates
-// nothing; the Store validates the value.
-func cookieValue(h http.Header, name string) string {
-	for _, line := range h["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			n, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if !ok || n != name {
-				continue
-			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			return v
-		}
-	}
-	return ""
 }

@@ -3,13 +3,13 @@ package typedsession_test
 import (
 	"testing"
 
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/memstore"
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
 func TestManagerOverMemstore(t *testing.T) {
-	storetest.RunManager(t, func(t *testing.T) typedsession.Store {
+	storetest.RunManager(t, func(t *testing.T) store.Store {
 		return memstore.New(memstore.Options{})
 	}, storetest.ManagerOptions{})
 }

@@ -2,83 +2,14 @@ package typedsession
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"iter"
 	"slices"
 	"time"
+
+	"github.com/seed96b21533/typedsession/store"
 )
-
-// OwnerKV is implemented by a [KV] that can find records by their Owner, which is what
-// "log out everywhere" needs. It is optional: a KV without it serves sessions as usual,
-// and the owner operations of a Manager over it return errors.ErrUnsupported.
-//
-// The Manager never changes the Owner of a stored record: a session whose owner changes
-// is renewed (a new key is created and the old one deleted), so a KV maintains its index
-// in Create and Delete only, and a record without an Owner costs nothing extra. Expired
-// records are never returned, and stale index entries are cleaned, never returned.
-// Records without an Owner are never listed: Owned("") finds nothing and
-// DeleteOwned("", ...) deletes nothing.
-type OwnerKV interface {
-	KV
-
-	// Owned returns the live records whose Owner is owner, by key. The Data of the
-	// returned records may be nil.
-	Owned(ctx context.Context, owner string) (map[string]Record, error)
-
-	// DeleteOwned deletes every record whose Owner is owner, except the one at key except
-	// (when except is not ""), and returns how many it deleted. A record created
-	// concurrently may survive; one deleted is never brought back by a late Update.
-	DeleteOwned(ctx context.Context, owner, except string) (int, error)
-}
-
-// OwnerStore is implemented by a [Store] that can find and end the sessions of one
-// owner. A [Server] implements it when its KV implements [OwnerKV].
-type OwnerStore interface {
-	// Owned returns the live sessions of owner, by an identifier that is not a token:
-	// it cannot be used to act as the session.
-	Owned(ctx context.Context, owner string) (map[string]Record, error)
-	// DeleteOwned ends every session of owner except the one held by the token except
-	// (when except is not ""), and returns how many it ended.
-	DeleteOwned(ctx context.Context, owner, except string) (int, error)
-}
-
-var _ OwnerStore = Server{}
-
-func (s Server) ownerKV() (OwnerKV, error) {
-	o, ok := s.KV.(OwnerKV)
-	if !ok {
-		return nil, fmt.Errorf("typedsession: %T cannot find sessions by owner: %w", s.KV, errors.ErrUnsupported)
-	}
-	return o, nil
-}
-
-// Owned implements [OwnerStore]. The identifiers are the KV keys.
-func (s Server) Owned(ctx context.Context, owner string) (map[string]Record, error) {
-	o, err := s.ownerKV()
-	if err != nil {
-		return nil, err
-	}
-	return o.Owned(ctx, owner)
-}
-
-// DeleteOwned implements [OwnerStore].
-func (s Server) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
-	o, err := s.ownerKV()
-	if err != nil {
-		return 0, err
-	}
-	exceptKey := ""
-	if except != "" {
-		k, ok := Key(except)
-		if !ok {
-			return 0, fmt.Errorf("typedsession: DeleteOwned: malformed token")
-		}
-		exceptKey = k
-	}
-	return o.DeleteOwned(ctx, owner, exceptKey)
-}
 
 // SessionInfo describes one live session of an owner, as [Manager.Sessions] lists it.
 type SessionInfo struct {
@@ -98,8 +29,8 @@ type SessionInfo struct {
 	Current bool
 }
 
-func (m *Manager[T]) ownerStore() (OwnerStore, error) {
-	o, ok := m.store.(OwnerStore)
+func (m *Manager[T]) ownerStore() (store.OwnerStore, error) {
+	o, ok := m.store.(store.OwnerStore)
 	if !ok {
 		return nil, fmt.Errorf("typedsession: %T cannot find sessions by owner: %w", m.store, errors.ErrUnsupported)
 	}
@@ -127,11 +58,13 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) iter.Seq2[Sessi
 			yield(SessionInfo{}, fmt.Errorf("typedsession: listing sessions: %w", err))
 			return
 		}
-		var currentKey string
+		var currentID string
 		if s := m.current(ctx); s != nil {
 			s.mu.Lock()
 			err := s.load(ctx)
-			currentKey, _ = Key(s.token)
+			if s.token != "" {
+				currentID = store.ID(s.token)
+			}
 			s.mu.Unlock()
 			if err != nil {
 				yield(SessionInfo{}, err)
@@ -140,16 +73,16 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) iter.Seq2[Sessi
 		}
 		now := m.now()
 		infos := make([]SessionInfo, 0, len(recs))
-		for key, rec := range recs {
+		for id, rec := range recs {
 			if rec.Owner != owner || !m.live(rec, now) {
 				continue
 			}
 			info := SessionInfo{
-				ID:         base64.RawURLEncoding.EncodeToString([]byte(key)),
+				ID:         id,
 				Created:    rec.Created,
 				Expiry:     rec.Expiry,
 				Persistent: rec.Persist,
-				Current:    key == currentKey && currentKey != "",
+				Current:    id == currentID && currentID != "",
 			}
 			if m.opts.IdleTimeout > 0 {
 				info.LastSeen = rec.Expiry.Add(-m.opts.IdleTimeout)

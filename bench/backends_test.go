@@ -9,6 +9,7 @@ import (
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/bench/workload"
 	"github.com/seed96b21533/typedsession/codec/gojson"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 	"github.com/seed96b21533/typedsession/store/memstore"
 	"github.com/seed96b21533/typedsession/store/pgstore"
@@ -17,9 +18,9 @@ import (
 )
 
 // layer puts a typedsession Manager over store, as an application would.
-func layer(tb testing.TB, store typedsession.Store, cfg workload.Config, codec typedsession.Codec, serverSide bool) workload.Layer {
+func layer(tb testing.TB, st store.Store, cfg workload.Config, codec typedsession.Codec, serverSide bool) workload.Layer {
 	tb.Helper()
-	cs := &storetest.Counting{Store: store}
+	cs := &storetest.Counting{Store: st}
 	m, err := typedsession.New[workload.Profile](cs, typedsession.Options{
 		Insecure:    true,
 		IdleTimeout: cfg.IdleTimeout,
@@ -58,15 +59,15 @@ var (
 
 	redis = workload.Backend{Name: "redis", Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
 		client := redisClient(tb)
-		store := redisstore.New(client, redisstore.Options{Prefix: redisPrefix(tb, client, "redisstore")})
-		return layer(tb, store, cfg, nil, true)
+		st := redisstore.New(client, redisstore.Options{Prefix: redisPrefix(tb, client, "redisstore")})
+		return layer(tb, st, cfg, nil, true)
 	}}
 
 	postgres = workload.Backend{Name: "postgres", Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
 		pool := pgPool(tb)
-		store := pgstore.New(pool, pgstore.Options{Table: pgTable(tb, pool, "pgstore")})
-		must(tb, store.Migrate(context.Background()), "pgstore.Migrate")
-		return layer(tb, store, cfg, nil, true)
+		st := pgstore.New(pool, pgstore.Options{Table: pgTable(tb, pool, "pgstore")})
+		must(tb, st.Migrate(context.Background()), "pgstore.Migrate")
+		return layer(tb, st, cfg, nil, true)
 	}}
 )
 
@@ -81,8 +82,8 @@ func cookieBackend(name string, codec typedsession.Codec) workload.Backend {
 	return workload.Backend{Name: name, Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
 		key := make([]byte, 32)
 		rand.Read(key)
-		store, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key}})
+		st, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key}})
 		must(tb, err, "cookiestore.New")
-		return layer(tb, store, cfg, codec, false)
+		return layer(tb, st, cfg, codec, false)
 	}}
 }

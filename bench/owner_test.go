@@ -13,6 +13,7 @@ import (
 
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/bench/workload"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/memstore"
 	"github.com/seed96b21533/typedsession/store/pgstore"
 	"github.com/seed96b21533/typedsession/store/redisstore"
@@ -27,29 +28,29 @@ import (
 func BenchmarkOwner(b *testing.B) {
 	for _, be := range []struct {
 		name string
-		open func(b *testing.B) (typedsession.Store, []counter)
+		open func(b *testing.B) (store.Store, []counter)
 	}{
-		{"memory", func(b *testing.B) (typedsession.Store, []counter) {
+		{"memory", func(b *testing.B) (store.Store, []counter) {
 			// Room for every session destroy makes before the timer starts.
 			return memstore.New(memstore.Options{MaxSessions: b.N + 1024}), nil
 		}},
-		{"redis", func(b *testing.B) (typedsession.Store, []counter) {
+		{"redis", func(b *testing.B) (store.Store, []counter) {
 			client := &countingClient{Client: redisClient(b)}
-			store := redisstore.New(client, redisstore.Options{Prefix: redisPrefix(b, client, "owner")})
-			return store, []counter{{"redis-cmds/op", &client.cmds}, {"redis-trips/op", &client.trips}}
+			st := redisstore.New(client, redisstore.Options{Prefix: redisPrefix(b, client, "owner")})
+			return st, []counter{{"redis-cmds/op", &client.cmds}, {"redis-trips/op", &client.trips}}
 		}},
-		{"postgres", func(b *testing.B) (typedsession.Store, []counter) {
+		{"postgres", func(b *testing.B) (store.Store, []counter) {
 			pool, n := tracedPool(b)
-			store := pgstore.New(pool, pgstore.Options{Table: pgTable(b, pool, "owner")})
-			must(b, store.Migrate(context.Background()), "pgstore.Migrate")
-			return store, []counter{{"pg-stmts/op", n}}
+			st := pgstore.New(pool, pgstore.Options{Table: pgTable(b, pool, "owner")})
+			must(b, st.Migrate(context.Background()), "pgstore.Migrate")
+			return st, []counter{{"pg-stmts/op", n}}
 		}},
 	} {
 		for _, owner := range []string{"none", "set"} {
 			for _, op := range []string{"create", "write", "destroy"} {
 				b.Run("backend="+be.name+"/owner="+owner+"/op="+op, func(b *testing.B) {
-					store, counters := be.open(b)
-					benchOwnerOp(b, store, counters, owner == "set", op)
+					st, counters := be.open(b)
+					benchOwnerOp(b, st, counters, owner == "set", op)
 				})
 			}
 		}
@@ -62,15 +63,15 @@ type counter struct {
 	n    *atomic.Int64
 }
 
-func benchOwnerOp(b *testing.B, store typedsession.Store, counters []counter, owned bool, op string) {
+func benchOwnerOp(b *testing.B, st store.Store, counters []counter, owned bool, op string) {
 	ctx := context.Background()
 	data, err := typedsession.JSON{}.Marshal(workload.Canonical())
 	must(b, err, "encode")
 	now := time.UnixMilli(time.Now().UnixMilli())
-	rec := typedsession.Record{Data: data, Created: now, Expiry: now.Add(time.Hour), Version: 1}
+	rec := store.Record{Data: data, Created: now, Expiry: now.Add(time.Hour), Version: 1}
 	// Each session has an owner of its own, as users do; "set" owners are the ones the
 	// index must find.
-	newRec := func(i int) typedsession.Record {
+	newRec := func(i int) store.Record {
 		r := rec
 		if owned {
 			r.Owner = "user-" + strconv.Itoa(i%1000)
@@ -78,7 +79,7 @@ func benchOwnerOp(b *testing.B, store typedsession.Store, counters []counter, ow
 		return r
 	}
 	create := func(i int) string {
-		token, err := store.Save(ctx, "", 0, newRec(i))
+		token, err := st.Save(ctx, "", 0, newRec(i))
 		must(b, err, "Save (create)")
 		return token
 	}
@@ -111,11 +112,11 @@ func benchOwnerOp(b *testing.B, store typedsession.Store, counters []counter, ow
 			j := i % len(tokens)
 			r := newRec(j)
 			r.Version = versions[j] + 2
-			_, err := store.Save(ctx, tokens[j], versions[j]+1, r)
+			_, err := st.Save(ctx, tokens[j], versions[j]+1, r)
 			must(b, err, "Save (update)")
 			versions[j]++
 		case "destroy":
-			must(b, store.Delete(ctx, tokens[i]), "Delete")
+			must(b, st.Delete(ctx, tokens[i]), "Delete")
 		}
 	}
 	b.StopTimer()

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/rueidis"
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 	"github.com/seed96b21533/typedsession/store/memstore"
 	"github.com/seed96b21533/typedsession/store/pgstore"
@@ -20,7 +20,7 @@ import (
 
 // openStore returns the store named by kind ("" or "memory", "redis", "postgres",
 // "cookie") and a function that releases it.
-func openStore(kind string) (typedsession.Store, func(), error) {
+func openStore(kind string) (store.Store, func(), error) {
 	switch kind {
 	case "", "memory":
 		s := memstore.New(memstore.Options{})

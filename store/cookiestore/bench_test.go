@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 )
 
@@ -20,7 +20,7 @@ import (
 func BenchmarkStore(b *testing.B) {
 	now := t0
 	s := newStore(b, &now, cookiestore.Options{Keys: [][]byte{newKey(b), newKey(b)}})
-	rec := typedsession.Record{Data: canonicalJSON(b), Expiry: t0.Add(time.Hour), Created: t0, Version: 1}
+	rec := store.Record{Data: canonicalJSON(b), Expiry: t0.Add(time.Hour), Created: t0, Version: 1}
 	tok := mustSave(b, s, rec)
 	ctx := b.Context()
 

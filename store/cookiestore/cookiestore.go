@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 )
 
 // The envelope of a sealed cookie value, before base64url:
@@ -34,7 +35,7 @@ const (
 	overhead  = headerLen + tagLen
 
 	// recordMin is the length of the smallest encoded Record (the fixed header of
-	// typedsession.Record.AppendBinary and a zero-length Owner).
+	// store.Record.AppendBinary and a zero-length Owner).
 	recordMin = 26 + 1
 )
 
@@ -91,21 +92,21 @@ type Options struct {
 	// A sealed cookie cannot be revoked on the server: Verify is the hook that closes the
 	// gap. Keep a per-user "valid after" time (updated on logout everywhere or a password
 	// change) and reject the records created before it; see the package documentation.
-	Verify func(ctx context.Context, rec typedsession.Record) (bool, error)
+	Verify func(ctx context.Context, rec store.Record) (bool, error)
 
 	// Now is the clock that expiry is checked against, default time.Now. For tests.
 	Now func() time.Time
 }
 
 // Store keeps each session sealed in the client's cookie: it implements
-// [typedsession.Store] with no server state. See the package documentation for what
+// [store.Store] with no server state. See the package documentation for what
 // that gives and what it cannot.
 //
 // A Store is safe for concurrent use.
 type Store struct {
 	keys     []key // keys[0] seals
 	maxValue int   // the longest cookie value Save may return
-	verify   func(context.Context, typedsession.Record) (bool, error)
+	verify   func(context.Context, store.Record) (bool, error)
 	now      func() time.Time
 	nonce    func([]byte) // fills a nonce; replaced by tests only
 	bufs     sync.Pool    // of *[]byte
@@ -117,7 +118,7 @@ type key struct {
 	ad   []byte // additional data: format, key id, cookie name
 }
 
-var _ typedsession.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // New returns a Store over the key ring in opts. It returns an error when the key ring
 // is empty or holds a key that is not [KeySize] bytes, is all zero, or is a duplicate,
@@ -219,25 +220,25 @@ func (s *Store) MaxData(ownerLen int) int {
 // a key of the ring under this cookie name, was altered in any way, or holds a record at
 // or past its Expiry is not found; so is one that Options.Verify rejects. Load returns
 // an error only when Options.Verify does. rec.Version is the one that was sealed.
-func (s *Store) Load(ctx context.Context, token string) (typedsession.Record, bool, error) {
+func (s *Store) Load(ctx context.Context, token string) (store.Record, bool, error) {
 	rec, ok := s.open(token)
 	if !ok || !rec.Expiry.After(s.now()) {
-		return typedsession.Record{}, false, nil
+		return store.Record{}, false, nil
 	}
 	if s.verify != nil {
 		ok, err := s.verify(ctx, rec)
 		if err != nil {
-			return typedsession.Record{}, false, fmt.Errorf("cookiestore: Options.Verify: %w", err)
+			return store.Record{}, false, fmt.Errorf("cookiestore: Options.Verify: %w", err)
 		}
 		if !ok {
-			return typedsession.Record{}, false, nil
+			return store.Record{}, false, nil
 		}
 	}
 	return rec, true, nil
 }
 
 // open authenticates and decrypts token. rec.Data aliases a buffer of its own.
-func (s *Store) open(token string) (rec typedsession.Record, ok bool) {
+func (s *Store) open(token string) (rec store.Record, ok bool) {
 	if len(token) < minValueLen || len(token) > CookieLimit {
 		return rec, false
 	}
@@ -258,7 +259,7 @@ func (s *Store) open(token string) (rec typedsession.Record, ok bool) {
 			return rec, false
 		}
 		if rec.UnmarshalBinary(pt) != nil {
-			return typedsession.Record{}, false
+			return store.Record{}, false
 		}
 		return rec, true
 	}
@@ -274,13 +275,13 @@ func (s *Store) open(token string) (rec typedsession.Record, ok bool) {
 // If the cookie (its name, value and Options.AttributeBytes) would pass [CookieLimit],
 // Save returns an error that wraps [typedsession.ErrTooLarge] and the client keeps its
 // previous cookie. A record without an Expiry is an error: a sealed cookie must expire.
-func (s *Store) Save(ctx context.Context, token string, version uint64, rec typedsession.Record) (string, error) {
+func (s *Store) Save(ctx context.Context, token string, version uint64, rec store.Record) (string, error) {
 	return s.seal(rec)
 }
 
 // Touch seals rec, which carries the new Expiry, and returns the new cookie value, as
 // [Store.Save] does: in a cookie store, the expiry is inside the seal.
-func (s *Store) Touch(ctx context.Context, token string, rec typedsession.Record) (string, error) {
+func (s *Store) Touch(ctx context.Context, token string, rec store.Record) (string, error) {
 	return s.seal(rec)
 }
 
@@ -297,7 +298,7 @@ var errDelete = fmt.Errorf("cookiestore: a sealed cookie cannot be revoked on th
 // refuses a cookie over CookieLimit before it builds one.
 const maxPooled = 2 * CookieLimit
 
-func (s *Store) seal(rec typedsession.Record) (string, error) {
+func (s *Store) seal(rec store.Record) (string, error) {
 	if rec.Expiry.IsZero() {
 		return "", errors.New("cookiestore: the record has no Expiry; a sealed cookie must expire")
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 )
 
@@ -73,14 +73,14 @@ func TestRoundTrip(t *testing.T) {
 	full := sampleRecord()
 	tests := []struct {
 		name string
-		rec  typedsession.Record
+		rec  store.Record
 	}{
 		{"full", full},
-		{"empty data", typedsession.Record{Data: []byte{}, Expiry: t0.Add(time.Second), Created: t0}},
-		{"no owner, not persistent", typedsession.Record{Data: []byte("x"), Expiry: t0.Add(time.Second), Created: t0, Version: 1}},
-		{"long owner", typedsession.Record{Data: []byte("x"), Expiry: t0.Add(time.Second), Created: t0, Owner: strings.Repeat("o", 300)}},
-		{"binary data", typedsession.Record{Data: []byte{0, 1, 2, 255, 254}, Expiry: t0.Add(time.Second), Created: t0}},
-		{"largest data", typedsession.Record{Data: bytes.Repeat([]byte("d"), s.MaxData(0)), Expiry: t0.Add(time.Second), Created: t0}},
+		{"empty data", store.Record{Data: []byte{}, Expiry: t0.Add(time.Second), Created: t0}},
+		{"no owner, not persistent", store.Record{Data: []byte("x"), Expiry: t0.Add(time.Second), Created: t0, Version: 1}},
+		{"long owner", store.Record{Data: []byte("x"), Expiry: t0.Add(time.Second), Created: t0, Owner: strings.Repeat("o", 300)}},
+		{"binary data", store.Record{Data: []byte{0, 1, 2, 255, 254}, Expiry: t0.Add(time.Second), Created: t0}},
+		{"largest data", store.Record{Data: bytes.Repeat([]byte("d"), s.MaxData(0)), Expiry: t0.Add(time.Second), Created: t0}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,7 +292,7 @@ func TestVerify(t *testing.T) {
 	fail := false
 	s := newStore(t, &now, cookiestore.Options{
 		Keys: [][]byte{k},
-		Verify: func(ctx context.Context, rec typedsession.Record) (bool, error) {
+		Verify: func(ctx context.Context, rec store.Record) (bool, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if ctx == nil {

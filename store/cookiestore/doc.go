@@ -2,7 +2,7 @@
 // AES-256-GCM, with no state on the server: the typed, authenticated answer to Express's
 // cookieSession.
 //
-// A [*Store] is a [typedsession.Store], so switching a Manager between the cookie and a
+// A [*Store] is a [store.Store], so switching a Manager between the cookie and a
 // server-side store is one line:
 //
 //	store, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key}})
@@ -22,7 +22,7 @@
 //	bytes 5-16   nonce, 12 bytes from crypto/rand
 //	the rest     AES-256-GCM ciphertext and 16-byte tag of the record
 //
-// The plaintext is the record as [typedsession.Record.AppendBinary] encodes it: the
+// The plaintext is the record as [store.Record.AppendBinary] encodes it: the
 // Expiry (the earlier of the idle and the absolute deadline), the creation time, the
 // "remember me" flag, the Owner and the encoded session data. The additional data of the
 // seal is the format, the key id and the cookie name, so a value altered in any bit,
@@ -92,7 +92,7 @@
 // set Options.Verify: Load calls it on every record that opened, and a false makes the
 // cookie "no session". A per-user "valid after" time does it with one lookup:
 //
-//	Verify: func(ctx context.Context, rec typedsession.Record) (bool, error) {
+//	Verify: func(ctx context.Context, rec store.Record) (bool, error) {
 //		after, err := db.ValidAfter(ctx, rec.Owner) // set to now on logout everywhere
 //		if err != nil {
 //			return false, err // a failure, not "no session"
@@ -102,7 +102,7 @@
 //
 // For this the session needs an Owner, or Verify can decode rec.Data with the
 // Manager's Codec to find the user. Listing and deleting the sessions of an owner
-// ([typedsession.OwnerStore]) is not supported.
+// ([store.OwnerStore]) is not supported.
 //
 // Protect against lost updates. A cookie store is last-writer-wins: of two concurrent
 // requests that change one session, the response that reaches the browser last wins,

@@ -6,21 +6,21 @@ import (
 	"log"
 	"time"
 
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 )
 
 func Example() {
 	// In production: 32 bytes from crypto/rand, kept in a secret store, never in code.
 	key := []byte("0123456789abcdef0123456789abcdef")
-	store, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key}})
+	st, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key}})
 	if err != nil {
 		log.Fatal(err)
 	}
 	// A Manager does this on every write; its Options.CookieName must match the store's.
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Millisecond)
-	value, err := store.Save(ctx, "", 0, typedsession.Record{
+	value, err := st.Save(ctx, "", 0, store.Record{
 		Data:    []byte(`{"Name":"Ada"}`),
 		Created: now,
 		Expiry:  now.Add(time.Hour),
@@ -28,16 +28,16 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	rec, found, err := store.Load(ctx, value)
+	rec, found, err := st.Load(ctx, value)
 	fmt.Println(string(rec.Data), found, err)
 
 	// One character changed: not a session.
 	forged := value[:20] + string(value[20]^1) + value[21:]
-	_, found, err = store.Load(ctx, forged)
+	_, found, err = st.Load(ctx, forged)
 	fmt.Println(found, err)
 
 	// The largest session that fits in a cookie with these options.
-	fmt.Println(store.MaxData(0), "bytes")
+	fmt.Println(st.MaxData(0), "bytes")
 	// Output:
 	// {"Name":"Ada"} true <nil>
 	// false <nil>
@@ -55,7 +55,7 @@ func ExampleNew_rotation() {
 	retired, _ := cookiestore.New(cookiestore.Options{Keys: [][]byte{newKey}})
 
 	ctx := context.Background()
-	rec := typedsession.Record{Data: []byte("cart"), Expiry: time.Now().Add(time.Hour)}
+	rec := store.Record{Data: []byte("cart"), Expiry: time.Now().Add(time.Hour)}
 	value, _ := before.Save(ctx, "", 0, rec)
 
 	_, found, _ := after.Load(ctx, value)

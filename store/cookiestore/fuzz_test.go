@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 )
 
@@ -36,7 +36,7 @@ func fuzzStores(tb testing.TB) (opener *cookiestore.Store, seeds []string) {
 	}
 	cookiestore.SetNonce(sealer1, nonce)
 	cookiestore.SetNonce(sealer2, nonce)
-	recs := []typedsession.Record{
+	recs := []store.Record{
 		sampleRecord(),
 		{Data: []byte{}, Expiry: t0.Add(time.Second), Created: t0},
 		{Data: canonicalJSON(tb), Expiry: t0.Add(time.Hour), Created: t0, Version: 1},
@@ -75,7 +75,7 @@ func FuzzLoad(f *testing.F) {
 		if found && !sealed[value] {
 			t.Fatalf("Load(%q) accepted a value the store never sealed: %+v", value, rec)
 		}
-		if !found && !sameRecord(rec, typedsession.Record{}) {
+		if !found && !sameRecord(rec, store.Record{}) {
 			t.Fatalf("Load() = %+v, false; want the zero Record when not found", rec)
 		}
 	})

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/seed96b21533/typedsession/bench/workload"
+	"github.com/seed96b21533/typedsession/store"
 
-	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 )
 
@@ -56,8 +56,8 @@ func newStore(tb testing.TB, now *time.Time, opts cookiestore.Options) *cookiest
 	return s
 }
 
-func sampleRecord() typedsession.Record {
-	return typedsession.Record{
+func sampleRecord() store.Record {
+	return store.Record{
 		Data:    []byte(`{"UserID":42,"Name":"Napoleon"}`),
 		Expiry:  t0.Add(time.Hour),
 		Created: t0.Add(-time.Minute),
@@ -67,7 +67,7 @@ func sampleRecord() typedsession.Record {
 	}
 }
 
-func mustSave(tb testing.TB, s *cookiestore.Store, rec typedsession.Record) string {
+func mustSave(tb testing.TB, s *cookiestore.Store, rec store.Record) string {
 	tb.Helper()
 	tok, err := s.Save(tb.Context(), "", 0, rec)
 	if err != nil {
@@ -76,7 +76,7 @@ func mustSave(tb testing.TB, s *cookiestore.Store, rec typedsession.Record) stri
 	return tok
 }
 
-func sameRecord(a, b typedsession.Record) bool {
+func sameRecord(a, b store.Record) bool {
 	return bytes.Equal(a.Data, b.Data) && a.Expiry.Equal(b.Expiry) && a.Created.Equal(b.Created) &&
 		a.Version == b.Version && a.Owner == b.Owner && a.Persist == b.Persist
 }

@@ -13,12 +13,13 @@ import (
 	"testing"
 
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
 func TestManager(t *testing.T) {
-	storetest.RunManager(t, func(t *testing.T) typedsession.Store {
+	storetest.RunManager(t, func(t *testing.T) store.Store {
 		s, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{newKey(t)}})
 		if err != nil {
 			t.Fatal(err)
@@ -33,13 +34,13 @@ func TestManager(t *testing.T) {
 // fits makes a Set-Cookie header within the limit, with every attribute the Manager sets.
 func TestManagerTooLarge(t *testing.T) {
 	t.Parallel()
-	store, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{newKey(t)}})
+	st, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{newKey(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	var handled []error
-	m, err := typedsession.New[string](store, typedsession.Options{
+	m, err := typedsession.New[string](st, typedsession.Options{
 		Domain:     "sub.example-application.com",
 		Path:       "/account/settings",
 		Persistent: true,
@@ -92,7 +93,7 @@ func TestManagerTooLarge(t *testing.T) {
 	}
 
 	// A JSON string of n 'a's is n+2 bytes of Data.
-	largest := store.MaxData(0) - 2
+	largest := st.MaxData(0) - 2
 	resp, body := do("POST", "put", url.Values{"c": {"a"}, "n": {strconv.Itoa(largest)}})
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("Put of the largest session: status %d, body %q", resp.StatusCode, body)

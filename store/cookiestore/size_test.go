@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 )
 
@@ -85,7 +86,7 @@ func TestCanonicalProfileSize(t *testing.T) {
 	t.Parallel()
 	now := t0
 	s := newStore(t, &now, cookiestore.Options{Keys: [][]byte{newKey(t)}})
-	rec := typedsession.Record{Data: canonicalJSON(t), Expiry: t0.Add(24 * 60 * 60e9), Created: t0, Version: 1}
+	rec := store.Record{Data: canonicalJSON(t), Expiry: t0.Add(24 * 60 * 60e9), Created: t0, Version: 1}
 	tok := mustSave(t, s, rec)
 	// 33 bytes of envelope (format, key id, nonce, tag) + 27 of record header.
 	wantRaw := 1 + 4 + 12 + 16 + 27 + len(rec.Data)

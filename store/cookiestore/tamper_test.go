@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 )
 
@@ -25,7 +25,7 @@ func mustReject(t *testing.T, s *cookiestore.Store, what string, values func(yie
 				}
 			}()
 			rec, found, err := s.Load(t.Context(), v)
-			if found || err != nil || !sameRecord(rec, typedsession.Record{}) {
+			if found || err != nil || !sameRecord(rec, store.Record{}) {
 				accepted++
 				if accepted <= 5 {
 					t.Errorf("%s %s: Load() = %+v, %v, %v; want the zero Record, false, nil", what, name, rec, found, err)

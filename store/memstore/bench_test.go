@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/memstore"
 )
 
 // payload is about the size of the benchmark workload's Profile as JSON.
 var payload = make([]byte, 440)
 
-// benchKeys returns n distinct keys as the Server makes them.
+// benchKeys returns n distinct keys as a KVStore makes them.
 func benchKeys(n int) []string {
 	keys := make([]string, n)
 	for i := range keys {
@@ -23,9 +23,9 @@ func benchKeys(n int) []string {
 	return keys
 }
 
-func benchRecord() typedsession.Record {
+func benchRecord() store.Record {
 	now := time.Now()
-	return typedsession.Record{Data: payload, Expiry: now.Add(time.Hour), Created: now, Version: 1, Owner: "user:4242"}
+	return store.Record{Data: payload, Expiry: now.Add(time.Hour), Created: now, Version: 1, Owner: "user:4242"}
 }
 
 // BenchmarkKV measures the KV operations of one goroutine on a store of 64 sessions,

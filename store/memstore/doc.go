@@ -37,8 +37,8 @@
 //
 // # Log out everywhere
 //
-// The store's KV implements [typedsession.OwnerKV], so a [Store] is a
-// [typedsession.OwnerStore]: it keeps an index from owner to keys, updated on create,
+// The store's KV implements [store.OwnerKV], so a [Store] is a
+// [store.OwnerStore]: it keeps an index from owner to keys, updated on create,
 // update, delete, eviction and expiry, and lists or ends every session of one owner
 // without scanning the others.
 package memstore

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/internal/cleanup"
+	"github.com/seed96b21533/typedsession/store"
 )
 
 // DefaultMaxSessions is the bound on the number of records of a Store whose
@@ -46,11 +47,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store is a [typedsession.Store] that keeps sessions in memory. Its embedded
-// [typedsession.Server] holds the store's [typedsession.KV], which also implements
-// [typedsession.OwnerKV]. Create one with [New]; it is safe for concurrent use.
+// Store is a [store.Store] that keeps sessions in memory. Its embedded
+// [store.KVStore] holds the store's [store.KV], which also implements
+// [store.OwnerKV]. Create one with [New]; it is safe for concurrent use.
 type Store struct {
-	typedsession.Server
+	store.KVStore
 
 	kv *kv
 
@@ -58,9 +59,9 @@ type Store struct {
 }
 
 var (
-	_ typedsession.Store      = (*Store)(nil)
-	_ typedsession.OwnerStore = (*Store)(nil)
-	_ typedsession.OwnerKV    = (*kv)(nil)
+	_ store.Store      = (*Store)(nil)
+	_ store.OwnerStore = (*Store)(nil)
+	_ store.OwnerKV    = (*kv)(nil)
 )
 
 // New returns an empty Store configured by o. It starts no goroutine: call
@@ -79,7 +80,7 @@ func New(o Options) *Store {
 		k.shards[i].m = make(map[string]*entry)
 		k.owners[i].m = make(map[string]map[string]struct{})
 	}
-	return &Store{Server: typedsession.Server{KV: k}, kv: k}
+	return &Store{KVStore: store.KVStore{KV: k}, kv: k}
 }
 
 // Len returns the number of records the Store holds, including expired records not yet
@@ -115,7 +116,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// kv is the Store's typedsession.KV and typedsession.OwnerKV.
+// kv is the Store's store.KV and store.OwnerKV.
 type kv struct {
 	max   int64
 	count atomic.Int64 // records held, plus Creates in flight that reserved room
@@ -141,7 +142,7 @@ type ownerShard struct {
 
 // entry is a stored record. Its Data is owned by the store and never escapes uncopied.
 type entry struct {
-	rec typedsession.Record
+	rec store.Record
 }
 
 func (k *kv) shard(key string) *shard {
@@ -156,7 +157,7 @@ func (k *kv) ownerShard(owner string) *ownerShard {
 }
 
 // live reports whether rec has not expired at now.
-func live(rec *typedsession.Record, now time.Time) bool {
+func live(rec *store.Record, now time.Time) bool {
 	return now.Before(rec.Expiry)
 }
 
@@ -170,10 +171,10 @@ func clone(b []byte) []byte {
 	return c
 }
 
-// Get implements [typedsession.KV].
-func (k *kv) Get(ctx context.Context, key string) (typedsession.Record, bool, error) {
+// Get implements [store.KV].
+func (k *kv) Get(ctx context.Context, key string) (store.Record, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return typedsession.Record{}, false, err
+		return store.Record{}, false, err
 	}
 	now := k.now()
 	sh := k.shard(key)
@@ -181,7 +182,7 @@ func (k *kv) Get(ctx context.Context, key string) (typedsession.Record, bool, er
 	e := sh.m[key]
 	if e == nil || !live(&e.rec, now) {
 		sh.mu.RUnlock()
-		return typedsession.Record{}, false, nil
+		return store.Record{}, false, nil
 	}
 	rec := e.rec
 	sh.mu.RUnlock()
@@ -191,8 +192,8 @@ func (k *kv) Get(ctx context.Context, key string) (typedsession.Record, bool, er
 	return rec, true, nil
 }
 
-// Create implements [typedsession.KV].
-func (k *kv) Create(ctx context.Context, key string, rec typedsession.Record) error {
+// Create implements [store.KV].
+func (k *kv) Create(ctx context.Context, key string, rec store.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -222,8 +223,8 @@ func (k *kv) Create(ctx context.Context, key string, rec typedsession.Record) er
 	return nil
 }
 
-// Update implements [typedsession.KV].
-func (k *kv) Update(ctx context.Context, key string, version uint64, rec typedsession.Record) error {
+// Update implements [store.KV].
+func (k *kv) Update(ctx context.Context, key string, version uint64, rec store.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -248,7 +249,7 @@ func (k *kv) Update(ctx context.Context, key string, version uint64, rec typedse
 	return nil
 }
 
-// Touch implements [typedsession.KV].
+// Touch implements [store.KV].
 func (k *kv) Touch(ctx context.Context, key string, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -263,7 +264,7 @@ func (k *kv) Touch(ctx context.Context, key string, expiry time.Time) error {
 	return nil
 }
 
-// Delete implements [typedsession.KV].
+// Delete implements [store.KV].
 func (k *kv) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -277,10 +278,10 @@ func (k *kv) Delete(ctx context.Context, key string) error {
 
 // removeLocked removes the record at key, if any, from sh, whose lock is held, and from
 // the owner index. It reports whether there was a record.
-func (k *kv) removeLocked(sh *shard, key string) (typedsession.Record, bool) {
+func (k *kv) removeLocked(sh *shard, key string) (store.Record, bool) {
 	e := sh.m[key]
 	if e == nil {
-		return typedsession.Record{}, false
+		return store.Record{}, false
 	}
 	delete(sh.m, key)
 	k.count.Add(-1)
@@ -333,14 +334,14 @@ func (k *kv) ownedKeys(owner string) []string {
 	return keys
 }
 
-// Owned implements [typedsession.OwnerKV]. Records without an Owner are never listed.
-func (k *kv) Owned(ctx context.Context, owner string) (map[string]typedsession.Record, error) {
+// Owned implements [store.OwnerKV]. Records without an Owner are never listed.
+func (k *kv) Owned(ctx context.Context, owner string) (map[string]store.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	keys := k.ownedKeys(owner)
 	now := k.now()
-	out := make(map[string]typedsession.Record, len(keys))
+	out := make(map[string]store.Record, len(keys))
 	for _, key := range keys {
 		sh := k.shard(key)
 		sh.mu.RLock()
@@ -354,7 +355,7 @@ func (k *kv) Owned(ctx context.Context, owner string) (map[string]typedsession.R
 	return out, nil
 }
 
-// DeleteOwned implements [typedsession.OwnerKV]. It counts the live records it deleted;
+// DeleteOwned implements [store.OwnerKV]. It counts the live records it deleted;
 // expired records of owner are removed too, uncounted. Records without an Owner are
 // never deleted by it.
 func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error) {

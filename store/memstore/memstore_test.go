@@ -9,13 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed96b21533/typedsession/store"
+
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/store/memstore"
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
 func TestKV(t *testing.T) {
-	storetest.RunKV(t, func(t *testing.T) typedsession.KV {
+	storetest.RunKV(t, func(t *testing.T) store.KV {
 		return memstore.New(memstore.Options{}).KV
 	})
 }
@@ -23,7 +25,7 @@ func TestKV(t *testing.T) {
 // TestKVOptions runs the suite against a store with every option set: a small bound (no
 // subtest holds more than 64 records at once) and an explicit clock.
 func TestKVOptions(t *testing.T) {
-	storetest.RunKV(t, func(t *testing.T) typedsession.KV {
+	storetest.RunKV(t, func(t *testing.T) store.KV {
 		return memstore.New(memstore.Options{Now: time.Now, MaxSessions: 64}).KV
 	})
 }
@@ -48,13 +50,10 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newKey() string {
-	k, _ := typedsession.Key(typedsession.NewToken())
-	return k
-}
+func newKey() string { return storetest.NewKey() }
 
-func rec(c *clock, data string, ttl time.Duration) typedsession.Record {
-	return typedsession.Record{Data: []byte(data), Expiry: c.Now().Add(ttl), Created: c.Now(), Version: 1}
+func rec(c *clock, data string, ttl time.Duration) store.Record {
+	return store.Record{Data: []byte(data), Expiry: c.Now().Add(ttl), Created: c.Now(), Version: 1}
 }
 
 func TestClock(t *testing.T) {
@@ -110,7 +109,7 @@ func TestDeleteExpired(t *testing.T) {
 	if got := s.Len(); got != 50 {
 		t.Errorf("Len after DeleteExpired = %d, want 50", got)
 	}
-	owned, err := s.Owned(ctx, owner)
+	owned, err := s.KV.(store.OwnerKV).Owned(ctx, owner)
 	if err != nil || len(owned) != 50 {
 		t.Errorf("Owned after DeleteExpired: %d records, %v, want 50", len(owned), err)
 	}
@@ -295,7 +294,7 @@ func TestConcurrentMixed(t *testing.T) {
 			var mine []string
 			for i := range 300 {
 				k := newKey()
-				r := typedsession.Record{Data: []byte("x"), Expiry: time.Now().Add(time.Duration(i%5) * time.Millisecond), Version: 1, Owner: owner}
+				r := store.Record{Data: []byte("x"), Expiry: time.Now().Add(time.Duration(i%5) * time.Millisecond), Version: 1, Owner: owner}
 				if err := s.KV.Create(ctx, k, r); err != nil {
 					t.Error(err)
 					return
@@ -309,7 +308,7 @@ func TestConcurrentMixed(t *testing.T) {
 					s.KV.Delete(ctx, k)
 				}
 				if i%50 == 0 {
-					s.Owned(ctx, owner)
+					s.KV.(store.OwnerKV).Owned(ctx, owner)
 					s.DeleteExpired(ctx)
 				}
 				if i%97 == 0 {
@@ -325,7 +324,7 @@ func TestConcurrentMixed(t *testing.T) {
 	// The owner index lists exactly the live records: deleting all of them empties it.
 	for o := range 3 {
 		owner := fmt.Sprint("owner", o)
-		owned, err := s.Owned(ctx, owner)
+		owned, err := s.KV.(store.OwnerKV).Owned(ctx, owner)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -345,12 +344,12 @@ func TestConcurrentMixed(t *testing.T) {
 
 func Example() {
 	ctx := context.Background()
-	store := memstore.New(memstore.Options{MaxSessions: 10_000})
-	defer store.Close()
-	store.StartCleanup(time.Minute)
+	st := memstore.New(memstore.Options{MaxSessions: 10_000})
+	defer st.Close()
+	st.StartCleanup(time.Minute)
 
 	// The Manager does this; here the Store is used directly.
-	token, err := store.Save(ctx, "", 0, typedsession.Record{
+	token, err := st.Save(ctx, "", 0, store.Record{
 		Data:    []byte(`{"Name":"Ada"}`),
 		Expiry:  time.Now().Add(time.Hour),
 		Version: 1,
@@ -358,15 +357,15 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	rec, found, err := store.Load(ctx, token)
+	rec, found, err := st.Load(ctx, token)
 	fmt.Println(string(rec.Data), found, err)
 
 	// A write at a stale version loses.
-	_, err = store.Save(ctx, token, 0, typedsession.Record{Data: []byte(`{}`), Expiry: time.Now().Add(time.Hour), Version: 1})
+	_, err = st.Save(ctx, token, 0, store.Record{Data: []byte(`{}`), Expiry: time.Now().Add(time.Hour), Version: 1})
 	fmt.Println(errors.Is(err, typedsession.ErrConflict))
 
-	store.Delete(ctx, token)
-	_, found, _ = store.Load(ctx, token)
+	st.Delete(ctx, token)
+	_, found, _ = st.Load(ctx, token)
 	fmt.Println(found)
 	// Output:
 	// {"Name":"Ada"} true <nil>
@@ -376,17 +375,17 @@ func Example() {
 
 func ExampleOptions_now() {
 	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
-	store := memstore.New(memstore.Options{Now: func() time.Time { return now }})
+	st := memstore.New(memstore.Options{Now: func() time.Time { return now }})
 	ctx := context.Background()
 
-	token, _ := store.Save(ctx, "", 0, typedsession.Record{Data: []byte("hi"), Expiry: now.Add(time.Minute)})
-	_, found, _ := store.Load(ctx, token)
+	token, _ := st.Save(ctx, "", 0, store.Record{Data: []byte("hi"), Expiry: now.Add(time.Minute)})
+	_, found, _ := st.Load(ctx, token)
 	fmt.Println("before expiry:", found)
 
 	now = now.Add(time.Minute)
-	_, found, _ = store.Load(ctx, token)
+	_, found, _ = st.Load(ctx, token)
 	fmt.Println("at expiry:", found)
-	n, _ := store.DeleteExpired(ctx)
+	n, _ := st.DeleteExpired(ctx)
 	fmt.Println("removed:", n)
 	// Output:
 	// before expiry: true

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/pgstore"
 )
 
@@ -38,7 +38,7 @@ func BenchmarkOps(b *testing.B) {
 	pool := newPool(b, nil)
 	ctx := context.Background()
 	s := newStore(b, pool, pgstore.Options{})
-	kv := s.Server.KV
+	kv := s.KVStore.KV
 
 	floor := uniqueTable()
 	if _, err := pool.Exec(ctx, `CREATE TABLE `+quote(floor)+
@@ -52,7 +52,7 @@ func BenchmarkOps(b *testing.B) {
 
 	k := benchKey(0)
 	expiry := time.Now().Add(time.Hour).Truncate(time.Millisecond)
-	if err := kv.Create(ctx, k, typedsession.Record{Data: benchPayload, Expiry: expiry, Created: time.Now(), Version: 1}); err != nil {
+	if err := kv.Create(ctx, k, store.Record{Data: benchPayload, Expiry: expiry, Created: time.Now(), Version: 1}); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, floorPut, []byte(k), benchPayload, expiry); err != nil {
@@ -104,7 +104,7 @@ func BenchmarkOps(b *testing.B) {
 		}},
 		{"backend=pgstore/op=new", func(b *testing.B) {
 			next++
-			rec := typedsession.Record{Data: benchPayload, Expiry: expiry, Created: expiry, Version: 1}
+			rec := store.Record{Data: benchPayload, Expiry: expiry, Created: expiry, Version: 1}
 			if err := kv.Create(ctx, benchKey(next), rec); err != nil {
 				b.Fatal(err)
 			}
@@ -131,7 +131,7 @@ func BenchmarkGetRows(b *testing.B) {
 			}
 			pool := newPool(b, nil)
 			table := uniqueTable()
-			kv := newStore(b, pool, pgstore.Options{Table: table}).Server.KV
+			kv := newStore(b, pool, pgstore.Options{Table: table}).KVStore.KV
 			seedLive(b, pool, table, n)
 			b.ReportAllocs()
 			for b.Loop() {

@@ -30,7 +30,7 @@ func TestDeleteExpired(t *testing.T) {
 	pool := newPool(t, nil)
 	table := uniqueTable()
 	s := newStore(t, pool, pgstore.Options{Table: table, BatchSize: 5000})
-	kv, ctx := s.Server.KV, t.Context()
+	kv, ctx := s.KVStore.KV, t.Context()
 	seedExpired(t, pool, table, expired)
 
 	live := make([]string, 16)
@@ -87,7 +87,7 @@ func TestDeleteExpiredConcurrently(t *testing.T) {
 	seed := newStore(t, pool, pgstore.Options{Table: table})
 	seedExpired(t, pool, table, expired)
 	live := key(t)
-	if err := seed.Server.KV.Create(t.Context(), live, record("live", 1, time.Hour)); err != nil {
+	if err := seed.KVStore.KV.Create(t.Context(), live, record("live", 1, time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -110,7 +110,7 @@ func TestDeleteExpiredConcurrently(t *testing.T) {
 	if got := total.Load(); got != expired {
 		t.Errorf("DeleteExpired deleted %d in total, want %d", got, expired)
 	}
-	if _, found, err := seed.Server.KV.Get(t.Context(), live); !found || err != nil {
+	if _, found, err := seed.KVStore.KV.Get(t.Context(), live); !found || err != nil {
 		t.Errorf("Get(live) = found %v, err %v; want found", found, err)
 	}
 }

@@ -3,7 +3,7 @@ package pgstore_test
 import (
 	"testing"
 
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/pgstore"
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
@@ -18,7 +18,7 @@ func TestKV(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			pool := modePool(t, m.mode)
-			storetest.RunKV(t, func(t *testing.T) typedsession.KV {
+			storetest.RunKV(t, func(t *testing.T) store.KV {
 				return newStore(t, pool, pgstore.Options{}).KV
 			})
 		})
@@ -30,7 +30,7 @@ func TestKV(t *testing.T) {
 func TestManager(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t, nil)
-	storetest.RunManager(t, func(t *testing.T) typedsession.Store {
+	storetest.RunManager(t, func(t *testing.T) store.Store {
 		return newStore(t, pool, pgstore.Options{})
 	}, storetest.ManagerOptions{})
 }

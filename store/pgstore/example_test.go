@@ -28,14 +28,14 @@ func Example() {
 	}
 	defer pool.Close()
 
-	store := pgstore.New(pool, pgstore.Options{Table: "auth.sessions"})
-	if err := store.Migrate(ctx); err != nil {
+	st := pgstore.New(pool, pgstore.Options{Table: "auth.sessions"})
+	if err := st.Migrate(ctx); err != nil {
 		log.Fatal(err)
 	}
-	store.StartCleanup(10 * time.Minute)
-	defer store.Close()
+	st.StartCleanup(10 * time.Minute)
+	defer st.Close()
 
-	sessions, err := typedsession.New[Profile](store, typedsession.Options{})
+	sessions, err := typedsession.New[Profile](st, typedsession.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed96b21533/typedsession/store"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/internal/testenv"
 	"github.com/seed96b21533/typedsession/store/pgstore"
+	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
 // pgURL is the PostgreSQL the tests use.
@@ -86,20 +88,13 @@ func quote(table string) string {
 	return pgx.Identifier(strings.Split(table, ".")).Sanitize()
 }
 
-// key returns the KV key of a fresh token.
-func key(t testing.TB) string {
-	t.Helper()
-	k, ok := typedsession.Key(typedsession.NewToken())
-	if !ok {
-		t.Fatal("Key(NewToken()) is not ok")
-	}
-	return k
-}
+// key returns a fresh KV key.
+func key(testing.TB) string { return storetest.NewKey() }
 
 // record returns a live record as the Manager makes them (whole milliseconds).
-func record(data string, version uint64, ttl time.Duration) typedsession.Record {
+func record(data string, version uint64, ttl time.Duration) store.Record {
 	now := time.Now().Truncate(time.Millisecond)
-	return typedsession.Record{
+	return store.Record{
 		Data:    []byte(data),
 		Expiry:  now.Add(ttl),
 		Created: now,
@@ -108,7 +103,7 @@ func record(data string, version uint64, ttl time.Duration) typedsession.Record 
 }
 
 // sameRecord reports whether a and b hold the same fields.
-func sameRecord(a, b typedsession.Record) bool {
+func sameRecord(a, b store.Record) bool {
 	return bytes.Equal(a.Data, b.Data) && a.Expiry.Equal(b.Expiry) && a.Created.Equal(b.Created) &&
 		a.Version == b.Version && a.Owner == b.Owner && a.Persist == b.Persist
 }

@@ -7,9 +7,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 )
 
-// KV is the [typedsession.KV] of a Store: one row per session in a PostgreSQL
+// KV is the [store.KV] of a Store: one row per session in a PostgreSQL
 // table, keyed by the 32-byte key. Every method is one statement, one round
 // trip, and so atomic: a cancelled context never leaves a half-written row.
 //
@@ -71,27 +72,27 @@ func newKV(db DB, table string, batch int) *KV {
 	}
 }
 
-// Get implements [typedsession.KV].
-func (kv *KV) Get(ctx context.Context, key string) (typedsession.Record, bool, error) {
+// Get implements [store.KV].
+func (kv *KV) Get(ctx context.Context, key string) (store.Record, bool, error) {
 	var (
-		rec     typedsession.Record
+		rec     store.Record
 		version int64
 	)
 	err := kv.db.QueryRow(ctx, kv.get, []byte(key), time.Now()).
 		Scan(&rec.Data, &rec.Expiry, &rec.Created, &version, &rec.Owner, &rec.Persist)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return typedsession.Record{}, false, nil
+		return store.Record{}, false, nil
 	}
 	if err != nil {
-		return typedsession.Record{}, false, wrap("get", err)
+		return store.Record{}, false, wrap("get", err)
 	}
 	rec.Version = uint64(version)
 	return rec, true, nil
 }
 
-// Create implements [typedsession.KV]. It is one INSERT that replaces a row at
+// Create implements [store.KV]. It is one INSERT that replaces a row at
 // key only if that row has expired.
-func (kv *KV) Create(ctx context.Context, key string, rec typedsession.Record) error {
+func (kv *KV) Create(ctx context.Context, key string, rec store.Record) error {
 	tag, err := kv.db.Exec(ctx, kv.create, []byte(key), data(rec.Data), rec.Expiry, rec.Created,
 		int64(rec.Version), rec.Owner, rec.Persist, time.Now())
 	if err != nil {
@@ -103,9 +104,9 @@ func (kv *KV) Create(ctx context.Context, key string, rec typedsession.Record) e
 	return nil
 }
 
-// Update implements [typedsession.KV]. It is one UPDATE conditional on the
+// Update implements [store.KV]. It is one UPDATE conditional on the
 // version and on the row being live.
-func (kv *KV) Update(ctx context.Context, key string, version uint64, rec typedsession.Record) error {
+func (kv *KV) Update(ctx context.Context, key string, version uint64, rec store.Record) error {
 	tag, err := kv.db.Exec(ctx, kv.update, []byte(key), int64(version), data(rec.Data), rec.Expiry,
 		rec.Created, int64(rec.Version), rec.Owner, rec.Persist, time.Now())
 	if err != nil {
@@ -117,7 +118,7 @@ func (kv *KV) Update(ctx context.Context, key string, version uint64, rec typeds
 	return nil
 }
 
-// Touch implements [typedsession.KV].
+// Touch implements [store.KV].
 func (kv *KV) Touch(ctx context.Context, key string, expiry time.Time) error {
 	if _, err := kv.db.Exec(ctx, kv.touch, []byte(key), expiry, time.Now()); err != nil {
 		return wrap("touch", err)
@@ -125,7 +126,7 @@ func (kv *KV) Touch(ctx context.Context, key string, expiry time.Time) error {
 	return nil
 }
 
-// Delete implements [typedsession.KV].
+// Delete implements [store.KV].
 func (kv *KV) Delete(ctx context.Context, key string) error {
 	if _, err := kv.db.Exec(ctx, kv.del, []byte(key)); err != nil {
 		return wrap("delete", err)
@@ -133,19 +134,19 @@ func (kv *KV) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Owned implements [typedsession.OwnerKV], with the partial index on owner.
+// Owned implements [store.OwnerKV], with the partial index on owner.
 // The Data of the returned records is nil.
-func (kv *KV) Owned(ctx context.Context, owner string) (map[string]typedsession.Record, error) {
+func (kv *KV) Owned(ctx context.Context, owner string) (map[string]store.Record, error) {
 	rows, err := kv.db.Query(ctx, kv.owned, owner, time.Now())
 	if err != nil {
 		return nil, wrap("owned", err)
 	}
 	defer rows.Close()
-	out := make(map[string]typedsession.Record)
+	out := make(map[string]store.Record)
 	for rows.Next() {
 		var (
 			key     []byte
-			rec     = typedsession.Record{Owner: owner}
+			rec     = store.Record{Owner: owner}
 			version int64
 		)
 		if err := rows.Scan(&key, &rec.Expiry, &rec.Created, &version, &rec.Persist); err != nil {
@@ -160,7 +161,7 @@ func (kv *KV) Owned(ctx context.Context, owner string) (map[string]typedsession.
 	return out, nil
 }
 
-// DeleteOwned implements [typedsession.OwnerKV]. It also deletes the expired
+// DeleteOwned implements [store.OwnerKV]. It also deletes the expired
 // rows of owner, but counts only the live ones.
 func (kv *KV) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
 	var row pgx.Row

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/pgstore"
 )
 
@@ -42,13 +43,13 @@ func TestKVBehaviour(t *testing.T) {
 	for _, m := range execModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
-			kv := newStore(t, modePool(t, m.mode), pgstore.Options{}).Server.KV
+			kv := newStore(t, modePool(t, m.mode), pgstore.Options{}).KVStore.KV
 			checkKV(t, kv)
 		})
 	}
 }
 
-func checkKV(t *testing.T, kv typedsession.KV) {
+func checkKV(t *testing.T, kv store.KV) {
 	ctx := t.Context()
 	k := key(t)
 
@@ -115,7 +116,7 @@ func checkKV(t *testing.T, kv typedsession.KV) {
 
 	// Edges of the record: nil Data, zero Created, the largest Version.
 	k2 := key(t)
-	edge := typedsession.Record{Expiry: time.Now().Add(time.Hour).Truncate(time.Millisecond), Version: math.MaxUint64}
+	edge := store.Record{Expiry: time.Now().Add(time.Hour).Truncate(time.Millisecond), Version: math.MaxUint64}
 	if err := kv.Create(ctx, k2, edge); err != nil {
 		t.Fatalf("Create(edge record): %v", err)
 	}
@@ -135,7 +136,7 @@ func TestExpired(t *testing.T) {
 	pool := newPool(t, nil)
 	table := uniqueTable()
 	s := newStore(t, pool, pgstore.Options{Table: table})
-	kv, ctx := s.Server.KV, t.Context()
+	kv, ctx := s.KVStore.KV, t.Context()
 	k := key(t)
 	old := record("old", 5, -time.Second) // expired a second ago, no cleanup ran
 	if err := kv.Create(ctx, k, old); err != nil {
@@ -178,7 +179,7 @@ func TestDBKinds(t *testing.T) {
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	table := uniqueTable()
 	s := newStore(t, conn, pgstore.Options{Table: table})
-	checkKV(t, s.Server.KV)
+	checkKV(t, s.KVStore.KV)
 
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -186,16 +187,16 @@ func TestDBKinds(t *testing.T) {
 	}
 	inTx := pgstore.New(tx, pgstore.Options{Table: table})
 	k := key(t)
-	if err := inTx.Server.KV.Create(ctx, k, record("tx", 1, time.Hour)); err != nil {
+	if err := inTx.KVStore.KV.Create(ctx, k, record("tx", 1, time.Hour)); err != nil {
 		t.Fatalf("Create in a Tx: %v", err)
 	}
-	if _, found, err := inTx.Server.KV.Get(ctx, k); !found || err != nil {
+	if _, found, err := inTx.KVStore.KV.Get(ctx, k); !found || err != nil {
 		t.Fatalf("Get in the Tx = found %v, err %v; want found", found, err)
 	}
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, found, err := s.Server.KV.Get(ctx, k); found || err != nil {
+	if _, found, err := s.KVStore.KV.Get(ctx, k); found || err != nil {
 		t.Errorf("Get after Rollback = found %v, err %v; want not found", found, err)
 	}
 }
@@ -240,7 +241,7 @@ func TestTableNames(t *testing.T) {
 	} {
 		s := newStore(t, pool, pgstore.Options{Table: table})
 		k := key(t)
-		if err := s.Server.KV.Create(ctx, k, record("x", 1, time.Hour)); err != nil {
+		if err := s.KVStore.KV.Create(ctx, k, record("x", 1, time.Hour)); err != nil {
 			t.Errorf("Create in %q: %v", table, err)
 		}
 		if all, _ := countRows(t, pool, table); all != 1 {
@@ -281,7 +282,7 @@ func TestSchemaDocumented(t *testing.T) {
 func TestCancelled(t *testing.T) {
 	t.Parallel()
 	s := newStore(t, newPool(t, nil), pgstore.Options{})
-	kv := s.Server.KV
+	kv := s.KVStore.KV
 	k := key(t)
 	rec := record("before", 1, time.Hour)
 	if err := kv.Create(t.Context(), k, rec); err != nil {
@@ -305,7 +306,7 @@ func TestCancelled(t *testing.T) {
 func TestErrorsAreNotNotFound(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t, nil)
-	kv := pgstore.New(pool, pgstore.Options{Table: uniqueTable()}).Server.KV // never migrated
+	kv := pgstore.New(pool, pgstore.Options{Table: uniqueTable()}).KVStore.KV // never migrated
 	_, found, err := kv.Get(t.Context(), key(t))
 	if err == nil || found {
 		t.Errorf("Get on a missing table = found %v, err %v; want an error", found, err)

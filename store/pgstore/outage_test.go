@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/pgstore"
 )
 
@@ -28,7 +29,7 @@ import (
 func TestOutageKV(t *testing.T) {
 	t.Parallel()
 	pool, p := proxiedPool(t)
-	kv := newStore(t, pool, pgstore.Options{}).Server.KV
+	kv := newStore(t, pool, pgstore.Options{}).KVStore.KV
 	ctx := t.Context()
 	k := key(t)
 	rec := record("kept", 1, time.Hour)
@@ -54,10 +55,10 @@ func TestOutageKV(t *testing.T) {
 }
 
 // getEventually reads k until the pool has replaced its broken connections.
-func getEventually(t *testing.T, kv typedsession.KV, k string) (typedsession.Record, bool, error) {
+func getEventually(t *testing.T, kv store.KV, k string) (store.Record, bool, error) {
 	t.Helper()
 	var (
-		rec   typedsession.Record
+		rec   store.Record
 		found bool
 		err   error
 	)
@@ -77,11 +78,11 @@ func getEventually(t *testing.T, kv typedsession.KV, k string) (typedsession.Rec
 func TestOutageManager(t *testing.T) {
 	t.Parallel()
 	pool, p := proxiedPool(t)
-	store := newStore(t, pool, pgstore.Options{})
+	st := newStore(t, pool, pgstore.Options{})
 
 	type counter struct{ N int }
 	var handled atomic.Int64
-	m, err := typedsession.New[counter](store, typedsession.Options{
+	m, err := typedsession.New[counter](st, typedsession.Options{
 		Insecure: true, // plain-http httptest server
 		Logger:   slog.New(slog.DiscardHandler),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

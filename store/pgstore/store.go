@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/internal/cleanup"
+	"github.com/seed96b21533/typedsession/store"
 )
 
 // DB is what a Store needs of its database: the three query methods that
@@ -53,12 +53,12 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store is a [typedsession.Store] that keeps sessions in a PostgreSQL table.
+// Store is a [store.Store] that keeps sessions in a PostgreSQL table.
 // Its embedded Server holds the [KV] that does the work.
 //
 // A Store is safe for concurrent use when its DB is.
 type Store struct {
-	typedsession.Server
+	store.KVStore
 
 	kv     *KV
 	logger *slog.Logger
@@ -67,10 +67,10 @@ type Store struct {
 }
 
 var (
-	_ typedsession.Store      = (*Store)(nil)
-	_ typedsession.OwnerStore = (*Store)(nil)
-	_ typedsession.KV         = (*KV)(nil)
-	_ typedsession.OwnerKV    = (*KV)(nil)
+	_ store.Store      = (*Store)(nil)
+	_ store.OwnerStore = (*Store)(nil)
+	_ store.KV         = (*KV)(nil)
+	_ store.OwnerKV    = (*KV)(nil)
 )
 
 // New returns a Store that keeps its sessions in the table named by
@@ -94,7 +94,7 @@ func New(db DB, opts Options) *Store {
 		opts.Logger = slog.Default()
 	}
 	kv := newKV(db, opts.Table, opts.BatchSize)
-	return &Store{Server: typedsession.Server{KV: kv}, kv: kv, logger: opts.Logger}
+	return &Store{KVStore: store.KVStore{KV: kv}, kv: kv, logger: opts.Logger}
 }
 
 // tableIdent splits a possibly schema-qualified table name into its parts.

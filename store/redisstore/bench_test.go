@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/redisstore"
 )
 
@@ -26,7 +26,7 @@ func BenchmarkKV(b *testing.B) {
 	if err := c.Do(ctx, c.B().Set().Key(floorKey).Value(rueidis.BinaryString(benchData)).Ex(time.Hour).Build()).Error(); err != nil {
 		b.Fatal(err)
 	}
-	stores := map[string]typedsession.KV{
+	stores := map[string]store.KV{
 		"store":  redisstore.New(c, redisstore.Options{Prefix: prefix + "s:"}).KV,
 		"cached": redisstore.New(c, redisstore.Options{Prefix: prefix + "c:", CacheTTL: time.Minute}).KV,
 	}

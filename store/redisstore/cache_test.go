@@ -9,6 +9,7 @@ import (
 	"github.com/redis/rueidis"
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/internal/testenv"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/redisstore"
 )
 
@@ -60,7 +61,7 @@ func TestCache(t *testing.T) {
 	if err := cached.Update(ctx, key, 1, record(2, "", "lost")); !errors.Is(err, typedsession.ErrConflict) {
 		t.Errorf("Update() from a stale version = %v, want ErrConflict", err)
 	}
-	if got := eventually(t, cached, key, func(r typedsession.Record) bool { return r.Version == 2 }); string(got.Data) != "v2" {
+	if got := eventually(t, cached, key, func(r store.Record) bool { return r.Version == 2 }); string(got.Data) != "v2" {
 		t.Errorf("cached Get() after another client's Update = %q (version %d), want v2", got.Data, got.Version)
 	}
 
@@ -69,7 +70,7 @@ func TestCache(t *testing.T) {
 	if err := other.Touch(ctx, key, exp); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, cached, key, func(r typedsession.Record) bool { return r.Expiry.Equal(exp) })
+	eventually(t, cached, key, func(r store.Record) bool { return r.Expiry.Equal(exp) })
 	if got := mustGet(t, cached, key); !got.Expiry.Equal(exp) {
 		t.Errorf("cached Get().Expiry = %v after another client's Touch, want %v", got.Expiry, exp)
 	}

@@ -5,7 +5,7 @@
 //	...
 //	sessions, err := typedsession.New[Profile](redisstore.New(client, redisstore.Options{}), typedsession.Options{})
 //
-// [New] returns a [Store], a [typedsession.Store] whose KV field is the [KV] on Redis.
+// [New] returns a [Store], a [store.Store] whose KV field is the [KV] on Redis.
 // The caller owns the client and closes it; the store starts nothing and does no I/O
 // until it is used. Redis 7.0 or later is required (PXAT, GETDEL, PEXPIRETIME and the
 // NX/GT options of PEXPIREAT).
@@ -14,7 +14,7 @@
 //
 // A session is one Redis string at Options.Prefix (default "session:") followed by the
 // 32 raw bytes of its key, the SHA-256 of the token: a leaked keyspace yields no usable
-// token. The value is the record's binary encoding ([typedsession.Record.AppendBinary]),
+// token. The value is the record's binary encoding ([store.Record.AppendBinary]),
 // whose version sits at bytes 1-8 so that a script compares it without decoding. Redis
 // expires the key at the record's Expiry (PXAT, PEXPIREAT), so no sweeper is needed;
 // a record is also treated as gone from its Expiry on, even in the millisecond before

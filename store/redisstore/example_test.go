@@ -8,6 +8,7 @@ import (
 	"github.com/redis/rueidis"
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/internal/testenv"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/redisstore"
 )
 
@@ -22,8 +23,8 @@ func Example() {
 	defer client.Close()
 
 	type Profile struct{ Name string }
-	store := redisstore.New(client, redisstore.Options{Prefix: "example-session:"})
-	sessions, err := typedsession.New[Profile](store, typedsession.Options{})
+	st := redisstore.New(client, redisstore.Options{Prefix: "example-session:"})
+	sessions, err := typedsession.New[Profile](st, typedsession.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -32,7 +33,7 @@ func Example() {
 
 	// The store underneath: a token, a record, and its expiry in Redis.
 	ctx := context.Background()
-	token, err := store.Save(ctx, "", 0, typedsession.Record{
+	token, err := st.Save(ctx, "", 0, store.Record{
 		Data:    []byte(`{"Name":"Ada"}`),
 		Expiry:  time.Now().Add(time.Hour),
 		Version: 1,
@@ -41,7 +42,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	defer store.Delete(ctx, token)
-	rec, found, err := store.Load(ctx, token)
+	defer st.Delete(ctx, token)
+	rec, found, err := st.Load(ctx, token)
 	fmt.Println(string(rec.Data), found, err)
 }

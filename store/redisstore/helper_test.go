@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed96b21533/typedsession/store"
+
 	"github.com/redis/rueidis"
-	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/internal/testenv"
 	"github.com/seed96b21533/typedsession/store/redisstore"
+	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
 // redisAddr is the Redis the tests use: REDIS_ADDR, or 127.0.0.1:6379.
@@ -91,18 +93,15 @@ func newStoreOn(t testing.TB, c rueidis.Client, opts redisstore.Options) *rediss
 	return redisstore.New(c, opts)
 }
 
-// newKey returns a fresh KV key, as the Server would make it.
-func newKey() string {
-	k, _ := typedsession.Key(typedsession.NewToken())
-	return k
-}
+// newKey returns a fresh KV key, as a KVStore makes them.
+func newKey() string { return storetest.NewKey() }
 
 func contextTimeout(t testing.TB, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(t.Context(), d)
 }
 
 // waitFound polls Get, errors included, until it finds key, and returns the record.
-func waitFound(t *testing.T, kv typedsession.KV, key string) typedsession.Record {
+func waitFound(t *testing.T, kv store.KV, key string) store.Record {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -41,10 +41,10 @@ func testOutage(t *testing.T, opts redisstore.Options) {
 	p := testenv.NewProxy(t, redisAddr())
 	// The client's defaults: reads are retried until the request's deadline.
 	c := dial(t, rueidis.ClientOption{InitAddress: []string{p.Addr()}})
-	store := newStoreOn(t, c, opts)
+	st := newStoreOn(t, c, opts)
 
 	var handled atomic.Int64
-	m, err := typedsession.New[counter](store, typedsession.Options{
+	m, err := typedsession.New[counter](st, typedsession.Options{
 		Insecure: true,
 		Logger:   slog.New(slog.DiscardHandler),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/rueidis"
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 )
 
 // DefaultPrefix is the key prefix used when [Options].Prefix is empty.
@@ -36,13 +37,13 @@ type Options struct {
 	CacheTTL time.Duration
 }
 
-// Store is a [typedsession.Store] that keeps sessions in Redis. Its KV field is a
+// Store is a [store.Store] that keeps sessions in Redis. Its KV field is a
 // [*KV]. Owner operations (log out everywhere) are supported.
 type Store struct {
-	typedsession.Server
+	store.KVStore
 }
 
-// KV is the [typedsession.KV] (and [typedsession.OwnerKV]) on Redis behind a [Store].
+// KV is the [store.KV] (and [store.OwnerKV]) on Redis behind a [Store].
 // It is safe for concurrent use.
 type KV struct {
 	client   rueidis.Client
@@ -59,10 +60,10 @@ type KV struct {
 }
 
 var (
-	_ typedsession.Store      = (*Store)(nil)
-	_ typedsession.OwnerStore = (*Store)(nil)
-	_ typedsession.KV         = (*KV)(nil)
-	_ typedsession.OwnerKV    = (*KV)(nil)
+	_ store.Store      = (*Store)(nil)
+	_ store.OwnerStore = (*Store)(nil)
+	_ store.KV         = (*KV)(nil)
+	_ store.OwnerKV    = (*KV)(nil)
 )
 
 // New returns a Store that keeps sessions in Redis through client, which may be a
@@ -76,7 +77,7 @@ func New(client rueidis.Client, opts Options) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Store{Server: typedsession.Server{KV: &KV{
+	return &Store{KVStore: store.KVStore{KV: &KV{
 		client:   client,
 		prefix:   prefix,
 		ownerPfx: prefix + "owner:",
@@ -104,7 +105,7 @@ func msArg(t time.Time) string { return strconv.FormatInt(ms(t), 10) }
 
 // encode returns the binary record as a string without copying: the buffer is fresh
 // and never written again, so rueidis may hold it for as long as it likes.
-func encode(rec typedsession.Record) (string, error) {
+func encode(rec store.Record) (string, error) {
 	b, err := rec.AppendBinary(make([]byte, 0, 32+len(rec.Owner)+len(rec.Data)))
 	if err != nil {
 		return "", fmt.Errorf("redisstore: encode: %w", err)
@@ -114,7 +115,7 @@ func encode(rec typedsession.Record) (string, error) {
 
 // live reports whether rec has not expired: a record at or past its Expiry is gone,
 // even in the millisecond before Redis drops it.
-func live(rec *typedsession.Record, now time.Time) bool {
+func live(rec *store.Record, now time.Time) bool {
 	return now.Before(rec.Expiry)
 }
 
@@ -127,9 +128,9 @@ func isNil(err error) bool {
 	return errors.As(err, &re) && re.IsNil()
 }
 
-// Get implements [typedsession.KV]: one GET, or none when CacheTTL is set and the
+// Get implements [store.KV]: one GET, or none when CacheTTL is set and the
 // session is cached.
-func (kv *KV) Get(ctx context.Context, key string) (typedsession.Record, bool, error) {
+func (kv *KV) Get(ctx context.Context, key string) (store.Record, bool, error) {
 	if kv.cacheTTL <= 0 {
 		return kv.parse(kv.client.Do(ctx, kv.client.B().Get().Key(kv.key(key)).Build()), key, false)
 	}
@@ -151,20 +152,20 @@ func (kv *KV) Get(ctx context.Context, key string) (typedsession.Record, bool, e
 // parse turns the reply to a GET of key into a record. A cached reply's bytes are shared
 // by every reader of the cache, so the caller gets its own copy of Data; an uncached
 // reply is fresh memory, ours alone.
-func (kv *KV) parse(resp rueidis.RedisResult, key string, cached bool) (typedsession.Record, bool, error) {
+func (kv *KV) parse(resp rueidis.RedisResult, key string, cached bool) (store.Record, bool, error) {
 	b, err := resp.AsBytes()
 	if err != nil {
 		if isNil(err) {
-			return typedsession.Record{}, false, nil
+			return store.Record{}, false, nil
 		}
-		return typedsession.Record{}, false, fmt.Errorf("redisstore: get: %w", err)
+		return store.Record{}, false, fmt.Errorf("redisstore: get: %w", err)
 	}
-	var rec typedsession.Record
+	var rec store.Record
 	if err := rec.UnmarshalBinary(b); err != nil {
-		return typedsession.Record{}, false, fmt.Errorf("%w at key %q: %v", errMalformed, kv.key(key), err)
+		return store.Record{}, false, fmt.Errorf("%w at key %q: %v", errMalformed, kv.key(key), err)
 	}
 	if !live(&rec, time.Now()) {
-		return typedsession.Record{}, false, nil
+		return store.Record{}, false, nil
 	}
 	if cached {
 		rec.Data = bytes.Clone(rec.Data)
@@ -192,7 +193,7 @@ const (
 
 // seen reports whether a Get that returned rec and found reflects the write of m (or
 // a later one).
-func (m *mark) seen(rec *typedsession.Record, found bool) bool {
+func (m *mark) seen(rec *store.Record, found bool) bool {
 	switch m.kind {
 	case markWrite:
 		return found && (rec.Version > m.version || rec.Version == m.version && rec.Expiry.UnixMilli() == m.expiry)
@@ -238,9 +239,9 @@ func (kv *KV) markResult(key string, err error, kind markKind, version uint64, e
 	}
 }
 
-// Create implements [typedsession.KV]: SET NX PXAT. For a record with an Owner, the key
+// Create implements [store.KV]: SET NX PXAT. For a record with an Owner, the key
 // is added to the owner's set in the same round trip.
-func (kv *KV) Create(ctx context.Context, key string, rec typedsession.Record) error {
+func (kv *KV) Create(ctx context.Context, key string, rec store.Record) error {
 	err := kv.create(ctx, key, rec)
 	kind := markWrite
 	if !live(&rec, time.Now()) {
@@ -250,7 +251,7 @@ func (kv *KV) Create(ctx context.Context, key string, rec typedsession.Record) e
 	return err
 }
 
-func (kv *KV) create(ctx context.Context, key string, rec typedsession.Record) error {
+func (kv *KV) create(ctx context.Context, key string, rec store.Record) error {
 	val, err := encode(rec)
 	if err != nil {
 		return err
@@ -364,10 +365,10 @@ func be64(v uint64) string {
 	return rueidis.BinaryString(b)
 }
 
-// Update implements [typedsession.KV]: one script (EVALSHA) that compares the stored
+// Update implements [store.KV]: one script (EVALSHA) that compares the stored
 // version and writes, atomically. For a record with an Owner, the owner's set then has
 // its expiry extended to the record's if that is later.
-func (kv *KV) Update(ctx context.Context, key string, version uint64, rec typedsession.Record) error {
+func (kv *KV) Update(ctx context.Context, key string, version uint64, rec store.Record) error {
 	err := kv.update(ctx, key, version, rec)
 	kind := markWrite
 	if !live(&rec, time.Now()) {
@@ -377,7 +378,7 @@ func (kv *KV) Update(ctx context.Context, key string, version uint64, rec typeds
 	return err
 }
 
-func (kv *KV) update(ctx context.Context, key string, version uint64, rec typedsession.Record) error {
+func (kv *KV) update(ctx context.Context, key string, version uint64, rec store.Record) error {
 	val, err := encode(rec)
 	if err != nil {
 		return err
@@ -419,7 +420,7 @@ func (kv *KV) extendOwner(ctx context.Context, owner string, expiry time.Time) e
 	return nil
 }
 
-// Touch implements [typedsession.KV]: one script that rewrites the 8 bytes of the
+// Touch implements [store.KV]: one script that rewrites the 8 bytes of the
 // Expiry in place (SETRANGE) and moves the key's expiry (PEXPIREAT); the data is not
 // sent. For a record with an Owner, the owner's set then has its expiry extended.
 func (kv *KV) Touch(ctx context.Context, key string, expiry time.Time) error {
@@ -445,7 +446,7 @@ func (kv *KV) Touch(ctx context.Context, key string, expiry time.Time) error {
 	return nil
 }
 
-// Delete implements [typedsession.KV]: one GETDEL; for a record with an Owner, an SREM
+// Delete implements [store.KV]: one GETDEL; for a record with an Owner, an SREM
 // from the owner's set follows.
 func (kv *KV) Delete(ctx context.Context, key string) error {
 	err := kv.delete(ctx, key)
@@ -461,7 +462,7 @@ func (kv *KV) delete(ctx context.Context, key string) error {
 		}
 		return fmt.Errorf("redisstore: delete: %w", err)
 	}
-	var rec typedsession.Record
+	var rec store.Record
 	if rec.UnmarshalBinary(b) != nil || rec.Owner == "" {
 		return nil
 	}
@@ -487,15 +488,15 @@ func (kv *KV) unindex(ctx context.Context, owner string, keys []string) error {
 	return kv.client.Do(ctx, kv.client.B().Srem().Key(kv.ownerKey(owner)).Member(keys...).Build()).Error()
 }
 
-// Owned implements [typedsession.OwnerKV]: SMEMBERS of the owner's set, then one GET
+// Owned implements [store.OwnerKV]: SMEMBERS of the owner's set, then one GET
 // per member in one pipeline (split by slot on a cluster). Members whose record is
 // gone, expired or of another owner are removed from the set and not returned.
-func (kv *KV) Owned(ctx context.Context, owner string) (map[string]typedsession.Record, error) {
+func (kv *KV) Owned(ctx context.Context, owner string) (map[string]store.Record, error) {
 	keys, err := kv.members(ctx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: owned: %w", err)
 	}
-	out := make(map[string]typedsession.Record, len(keys))
+	out := make(map[string]store.Record, len(keys))
 	if len(keys) == 0 {
 		return out, nil
 	}
@@ -514,7 +515,7 @@ func (kv *KV) Owned(ctx context.Context, owner string) (map[string]typedsession.
 			}
 			return nil, fmt.Errorf("redisstore: owned: %w", err)
 		}
-		var rec typedsession.Record
+		var rec store.Record
 		if rec.UnmarshalBinary(b) != nil || rec.Owner != owner || !live(&rec, now) {
 			stale = append(stale, keys[i])
 			continue
@@ -527,7 +528,7 @@ func (kv *KV) Owned(ctx context.Context, owner string) (map[string]typedsession.
 	return out, nil
 }
 
-// DeleteOwned implements [typedsession.OwnerKV]: SMEMBERS of the owner's set, then for
+// DeleteOwned implements [store.OwnerKV]: SMEMBERS of the owner's set, then for
 // each member but except a script that deletes the record if its Owner is owner, then
 // one SREM of the members handled.
 func (kv *KV) DeleteOwned(ctx context.Context, owner, except string) (int, error) {

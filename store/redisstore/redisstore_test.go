@@ -3,21 +3,25 @@ package redisstore_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/seed96b21533/typedsession/store"
+
 	"github.com/redis/rueidis"
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/internal/testenv"
 	"github.com/seed96b21533/typedsession/store/redisstore"
+	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
-func record(version uint64, owner, data string) typedsession.Record {
+func record(version uint64, owner, data string) store.Record {
 	now := time.Now().Truncate(time.Millisecond)
-	return typedsession.Record{
+	return store.Record{
 		Data:    []byte(data),
 		Expiry:  now.Add(time.Hour),
 		Created: now,
@@ -27,12 +31,12 @@ func record(version uint64, owner, data string) typedsession.Record {
 	}
 }
 
-func equal(a, b typedsession.Record) bool {
+func equal(a, b store.Record) bool {
 	return bytes.Equal(a.Data, b.Data) && a.Expiry.Equal(b.Expiry) && a.Created.Equal(b.Created) &&
 		a.Version == b.Version && a.Owner == b.Owner && a.Persist == b.Persist
 }
 
-func mustGet(t *testing.T, kv typedsession.KV, key string) typedsession.Record {
+func mustGet(t *testing.T, kv store.KV, key string) store.Record {
 	t.Helper()
 	rec, found, err := kv.Get(t.Context(), key)
 	if err != nil || !found {
@@ -41,7 +45,7 @@ func mustGet(t *testing.T, kv typedsession.KV, key string) typedsession.Record {
 	return rec
 }
 
-func mustMissing(t *testing.T, kv typedsession.KV, key string) {
+func mustMissing(t *testing.T, kv store.KV, key string) {
 	t.Helper()
 	if rec, found, err := kv.Get(t.Context(), key); err != nil || found {
 		t.Fatalf("Get() = %+v, found %v, err %v; want not found", rec, found, err)
@@ -97,7 +101,7 @@ func testKVRedis(t *testing.T, s *redisstore.Store, c rueidis.Client) {
 	if err := kv.Update(ctx, key, 1, next); err != nil {
 		t.Fatalf("Update(current version) = %v", err)
 	}
-	if got := eventually(t, kv, key, func(r typedsession.Record) bool { return r.Version == 2 }); !equal(got, next) {
+	if got := eventually(t, kv, key, func(r store.Record) bool { return r.Version == 2 }); !equal(got, next) {
 		t.Errorf("after Update, Get() = %+v, want %+v", got, next)
 	}
 	pxat, _ = c.Do(ctx, c.B().Pexpiretime().Key(prefix+key).Build()).AsInt64()
@@ -112,7 +116,7 @@ func testKVRedis(t *testing.T, s *redisstore.Store, c rueidis.Client) {
 	}
 	want := next
 	want.Expiry = touched
-	if got := eventually(t, kv, key, func(r typedsession.Record) bool { return r.Expiry.Equal(touched) }); !equal(got, want) {
+	if got := eventually(t, kv, key, func(r store.Record) bool { return r.Expiry.Equal(touched) }); !equal(got, want) {
 		t.Errorf("after Touch, Get() = %+v, want %+v", got, want)
 	}
 	pxat, _ = c.Do(ctx, c.B().Pexpiretime().Key(prefix+key).Build()).AsInt64()
@@ -141,7 +145,7 @@ func testKVRedis(t *testing.T, s *redisstore.Store, c rueidis.Client) {
 
 // eventually polls Get until ok holds (a cached Get sees a write once its invalidation
 // arrives) and returns the record.
-func eventually(t *testing.T, kv typedsession.KV, key string, ok func(typedsession.Record) bool) typedsession.Record {
+func eventually(t *testing.T, kv store.KV, key string, ok func(store.Record) bool) store.Record {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -153,7 +157,7 @@ func eventually(t *testing.T, kv typedsession.KV, key string, ok func(typedsessi
 	}
 }
 
-func eventuallyMissing(t *testing.T, kv typedsession.KV, key string) {
+func eventuallyMissing(t *testing.T, kv store.KV, key string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -238,7 +242,7 @@ func TestErrors(t *testing.T) {
 	if err := kv.Create(t.Context(), key, record(1, "u", "data")); err != nil {
 		t.Fatal(err)
 	}
-	token := typedsession.NewToken()
+	token := base64.RawURLEncoding.EncodeToString([]byte(storetest.NewKey())) // well formed, never issued
 
 	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -257,7 +261,7 @@ func TestErrors(t *testing.T) {
 
 func checkAll(t *testing.T, what string, ctx context.Context, s *redisstore.Store, key, token string) {
 	t.Helper()
-	kv := s.KV.(typedsession.OwnerKV)
+	kv := s.KV.(store.OwnerKV)
 	rec, found, err := kv.Get(ctx, key)
 	if err == nil || found || rec.Data != nil {
 		t.Errorf("%s: Get() = %+v, found %v, err %v; want an error", what, rec, found, err)
@@ -297,7 +301,7 @@ func TestOwner(t *testing.T) {
 }
 
 func testOwner(t *testing.T, s *redisstore.Store, c rueidis.Client) {
-	kv := s.KV.(typedsession.OwnerKV)
+	kv := s.KV.(store.OwnerKV)
 	ctx := t.Context()
 	setKey := redisstore.PrefixOf(s) + "owner:alice"
 
@@ -426,7 +430,7 @@ func TestConcurrentUpdates(t *testing.T) {
 
 // increments creates a record and has n goroutines each add 1 to its version through a
 // Get and an Update, retried on conflict, then checks the version is n.
-func increments(t *testing.T, kv typedsession.KV, n int) {
+func increments(t *testing.T, kv store.KV, n int) {
 	t.Helper()
 	ctx := t.Context()
 	key := newKey()
@@ -457,7 +461,7 @@ func increments(t *testing.T, kv typedsession.KV, n int) {
 		})
 	}
 	wg.Wait()
-	rec := eventually(t, kv, key, func(r typedsession.Record) bool { return r.Version == uint64(n) })
+	rec := eventually(t, kv, key, func(r store.Record) bool { return r.Version == uint64(n) })
 	if rec.Version != uint64(n) || string(rec.Data) != fmt.Sprint(n) {
 		t.Errorf("after %d concurrent increments, version %d data %q; want %d", n, rec.Version, rec.Data, n)
 	}

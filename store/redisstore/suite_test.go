@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/redisstore"
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
@@ -37,10 +37,10 @@ func TestSuites(t *testing.T) {
 func runSuites(t *testing.T, newStore func(t *testing.T) *redisstore.Store) {
 	t.Run("KV", func(t *testing.T) {
 		t.Parallel()
-		storetest.RunKV(t, func(t *testing.T) typedsession.KV { return newStore(t).KV })
+		storetest.RunKV(t, func(t *testing.T) store.KV { return newStore(t).KV })
 	})
 	t.Run("Manager", func(t *testing.T) {
 		t.Parallel()
-		storetest.RunManager(t, func(t *testing.T) typedsession.Store { return newStore(t) }, storetest.ManagerOptions{})
+		storetest.RunManager(t, func(t *testing.T) store.Store { return newStore(t) }, storetest.ManagerOptions{})
 	})
 }

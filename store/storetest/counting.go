@@ -5,7 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 )
 
 // Counting wraps a Store and counts the calls the Manager makes to it, for tests and
@@ -13,48 +13,48 @@ import (
 // owner operations through when the wrapped Store has them, and otherwise returns
 // errors.ErrUnsupported.
 type Counting struct {
-	typedsession.Store
+	store.Store
 	Loads, Saves, Touches, Deletes atomic.Int64
 }
 
-var _ typedsession.OwnerStore = (*Counting)(nil)
+var _ store.OwnerStore = (*Counting)(nil)
 
-// Load implements [typedsession.Store].
-func (c *Counting) Load(ctx context.Context, token string) (typedsession.Record, bool, error) {
+// Load implements [store.Store].
+func (c *Counting) Load(ctx context.Context, token string) (store.Record, bool, error) {
 	c.Loads.Add(1)
 	return c.Store.Load(ctx, token)
 }
 
-// Save implements [typedsession.Store].
-func (c *Counting) Save(ctx context.Context, token string, version uint64, rec typedsession.Record) (string, error) {
+// Save implements [store.Store].
+func (c *Counting) Save(ctx context.Context, token string, version uint64, rec store.Record) (string, error) {
 	c.Saves.Add(1)
 	return c.Store.Save(ctx, token, version, rec)
 }
 
-// Touch implements [typedsession.Store].
-func (c *Counting) Touch(ctx context.Context, token string, rec typedsession.Record) (string, error) {
+// Touch implements [store.Store].
+func (c *Counting) Touch(ctx context.Context, token string, rec store.Record) (string, error) {
 	c.Touches.Add(1)
 	return c.Store.Touch(ctx, token, rec)
 }
 
-// Delete implements [typedsession.Store].
+// Delete implements [store.Store].
 func (c *Counting) Delete(ctx context.Context, token string) error {
 	c.Deletes.Add(1)
 	return c.Store.Delete(ctx, token)
 }
 
-// Owned implements [typedsession.OwnerStore].
-func (c *Counting) Owned(ctx context.Context, owner string) (map[string]typedsession.Record, error) {
-	o, ok := c.Store.(typedsession.OwnerStore)
+// Owned implements [store.OwnerStore].
+func (c *Counting) Owned(ctx context.Context, owner string) (map[string]store.Record, error) {
+	o, ok := c.Store.(store.OwnerStore)
 	if !ok {
 		return nil, errors.ErrUnsupported
 	}
 	return o.Owned(ctx, owner)
 }
 
-// DeleteOwned implements [typedsession.OwnerStore].
+// DeleteOwned implements [store.OwnerStore].
 func (c *Counting) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
-	o, ok := c.Store.(typedsession.OwnerStore)
+	o, ok := c.Store.(store.OwnerStore)
 	if !ok {
 		return 0, errors.ErrUnsupported
 	}

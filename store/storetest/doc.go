@@ -4,20 +4,20 @@
 // should too:
 //
 //	func TestKV(t *testing.T) {
-//		storetest.RunKV(t, func(t *testing.T) typedsession.KV {
+//		storetest.RunKV(t, func(t *testing.T) store.KV {
 //			return mystore.New(client, mystore.Options{Prefix: uniquePrefix(t)}).KV
 //		})
 //	}
 //
 // # The KV suite
 //
-// [RunKV] checks a [typedsession.KV] against the contract written on that interface:
+// [RunKV] checks a [store.KV] against the contract written on that interface:
 // records round-trip every field, Create never overwrites, Update is a compare-and-swap
 // that never brings a deleted or expired record back, Touch changes the expiry and
 // nothing else, Delete of a missing key is not an error, expiry is enforced when a
 // record is read, data is binary-safe and may be large, a cancelled context is an error
 // and never "not found", and concurrent compare-and-swap increments lose no update. When
-// the KV also implements [typedsession.OwnerKV], the suite checks Owned and DeleteOwned;
+// the KV also implements [store.OwnerKV], the suite checks Owned and DeleteOwned;
 // otherwise it skips those subtests with a message that says the KV does not implement
 // OwnerKV.
 //
@@ -34,5 +34,5 @@
 //
 // # The Manager suite
 //
-// [RunManager] drives a [typedsession.Store] through a Manager and a real HTTP client.
+// [RunManager] drives a [store.Store] through a Manager and a real HTTP client.
 package storetest

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed96b21533/typedsession/store"
+
 	"github.com/seed96b21533/typedsession"
 )
 
@@ -48,10 +50,10 @@ const (
 	kvLongTTL  = 300 * time.Millisecond
 )
 
-// RunKV checks the KV contract of [typedsession.KV], and of [typedsession.OwnerKV] when
+// RunKV checks the KV contract of [store.KV], and of [store.OwnerKV] when
 // the KV implements it, as subtests of t. Each subtest runs in parallel and calls newKV
 // for a KV of its own, which must share no records with the others.
-func RunKV(t *testing.T, newKV func(t *testing.T) typedsession.KV) {
+func RunKV(t *testing.T, newKV func(t *testing.T) store.KV) {
 	t.Helper()
 	for _, tc := range kvTests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,7 +65,7 @@ func RunKV(t *testing.T, newKV func(t *testing.T) typedsession.KV) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			kv := newKV(t)
-			okv, ok := kv.(typedsession.OwnerKV)
+			okv, ok := kv.(store.OwnerKV)
 			if !ok {
 				t.Skipf("%T does not implement OwnerKV: its owner operations are not tested", kv)
 			}
@@ -74,7 +76,7 @@ func RunKV(t *testing.T, newKV func(t *testing.T) typedsession.KV) {
 
 var kvTests = []struct {
 	name string
-	fn   func(t *testing.T, kv typedsession.KV)
+	fn   func(t *testing.T, kv store.KV)
 }{
 	{"CreateGet", kvCreateGet},
 	{"GetMissing", kvGetMissing},
@@ -99,7 +101,7 @@ var kvTests = []struct {
 
 var kvOwnerTests = []struct {
 	name string
-	fn   func(t *testing.T, kv typedsession.OwnerKV)
+	fn   func(t *testing.T, kv store.OwnerKV)
 }{
 	{"Owned", kvOwned},
 	{"OwnedEmptyOwner", kvOwnedEmptyOwner},
@@ -107,10 +109,12 @@ var kvOwnerTests = []struct {
 	{"OwnerCancelledContext", kvOwnerCancelledContext},
 }
 
-// kvNewKey returns a fresh key as the Server makes them: the SHA-256 of a new token.
+// kvNewKey returns a fresh key as a KVStore makes them: 32 random bytes (a SHA-256
+// digest, in the KVStore).
 func kvNewKey() string {
-	key, _ := typedsession.Key(typedsession.NewToken())
-	return key
+	var b [32]byte
+	rand.Read(b[:])
+	return string(b[:])
 }
 
 // ms returns t in whole milliseconds, without a monotonic reading, as the Manager makes
@@ -120,9 +124,9 @@ func kvMS(t time.Time) time.Time {
 }
 
 // record returns a live record with every field set.
-func kvRecord(data string) typedsession.Record {
+func kvRecord(data string) store.Record {
 	now := time.Now()
-	return typedsession.Record{
+	return store.Record{
 		Data:    []byte(data),
 		Expiry:  kvMS(now.Add(time.Hour)),
 		Created: kvMS(now.Add(-time.Minute)),
@@ -134,11 +138,11 @@ func kvRecord(data string) typedsession.Record {
 
 // kvUniqueOwner returns an owner name no other test uses.
 func kvUniqueOwner(name string) string {
-	return name + "-" + typedsession.NewToken()[:12]
+	return name + "-" + rand.Text()[:12]
 }
 
 // diff describes how got differs from want, field by field, or returns "".
-func kvDiff(got, want typedsession.Record) string {
+func kvDiff(got, want store.Record) string {
 	var d []string
 	if !bytes.Equal(got.Data, want.Data) {
 		d = append(d, fmt.Sprintf("Data = %s, want %s", kvShow(got.Data), kvShow(want.Data)))
@@ -169,7 +173,7 @@ func kvShow(b []byte) string {
 	return fmt.Sprintf("%q", b)
 }
 
-func kvMustCreate(t *testing.T, kv typedsession.KV, key string, rec typedsession.Record) {
+func kvMustCreate(t *testing.T, kv store.KV, key string, rec store.Record) {
 	t.Helper()
 	if err := kv.Create(t.Context(), key, rec); err != nil {
 		t.Fatalf("Create of a new key: err = %v; contract: %q", err, cNeverOverwrite)
@@ -177,7 +181,7 @@ func kvMustCreate(t *testing.T, kv typedsession.KV, key string, rec typedsession
 }
 
 // kvMustGet returns the record at key, which must be found.
-func kvMustGet(t *testing.T, kv typedsession.KV, key, contract string) typedsession.Record {
+func kvMustGet(t *testing.T, kv store.KV, key, contract string) store.Record {
 	t.Helper()
 	rec, found, err := kv.Get(t.Context(), key)
 	if err != nil {
@@ -190,7 +194,7 @@ func kvMustGet(t *testing.T, kv typedsession.KV, key, contract string) typedsess
 }
 
 // kvWantMissing checks that key is not found, and without an error.
-func kvWantMissing(t *testing.T, kv typedsession.KV, key, what, contract string) {
+func kvWantMissing(t *testing.T, kv store.KV, key, what, contract string) {
 	t.Helper()
 	rec, found, err := kv.Get(t.Context(), key)
 	if err != nil {
@@ -203,7 +207,7 @@ func kvWantMissing(t *testing.T, kv typedsession.KV, key, what, contract string)
 }
 
 // kvWantRecord checks that the record at key is want.
-func kvWantRecord(t *testing.T, kv typedsession.KV, key string, want typedsession.Record, what, contract string) {
+func kvWantRecord(t *testing.T, kv store.KV, key string, want store.Record, what, contract string) {
 	t.Helper()
 	got := kvMustGet(t, kv, key, contract)
 	if d := kvDiff(got, want); d != "" {
@@ -225,19 +229,19 @@ func kvSleepPast(expiry time.Time) {
 }
 
 // kvCreateExpiring creates rec at key with an Expiry ttl from now, and returns it.
-func kvCreateExpiring(t *testing.T, kv typedsession.KV, key string, rec typedsession.Record, ttl time.Duration) typedsession.Record {
+func kvCreateExpiring(t *testing.T, kv store.KV, key string, rec store.Record, ttl time.Duration) store.Record {
 	t.Helper()
 	rec.Expiry = kvMS(time.Now().Add(ttl))
 	kvMustCreate(t, kv, key, rec)
 	return rec
 }
 
-func kvCreateGet(t *testing.T, kv typedsession.KV) {
+func kvCreateGet(t *testing.T, kv store.KV) {
 	tests := []struct {
 		name string
-		rec  typedsession.Record
+		rec  store.Record
 	}{
-		{"all fields", typedsession.Record{
+		{"all fields", store.Record{
 			Data:    []byte(`{"Name":"Ada Lovelace","Counter":7}`),
 			Expiry:  kvMS(time.Now().Add(90 * time.Minute)),
 			Created: kvMS(time.Now().Add(-3 * time.Minute)),
@@ -245,11 +249,11 @@ func kvCreateGet(t *testing.T, kv typedsession.KV) {
 			Owner:   "user:4242",
 			Persist: true,
 		}},
-		{"zero values", typedsession.Record{
+		{"zero values", store.Record{
 			Expiry:  kvMS(time.Now().Add(time.Hour)),
 			Created: kvMS(time.Now()),
 		}},
-		{"odd milliseconds", typedsession.Record{
+		{"odd milliseconds", store.Record{
 			Data:    []byte("x"),
 			Expiry:  kvMS(time.Now().Add(time.Hour)).Add(999 * time.Millisecond),
 			Created: kvMS(time.Now()).Add(1 * time.Millisecond),
@@ -278,11 +282,11 @@ func kvCreateGet(t *testing.T, kv typedsession.KV) {
 	}
 }
 
-func kvGetMissing(t *testing.T, kv typedsession.KV) {
+func kvGetMissing(t *testing.T, kv store.KV) {
 	kvWantMissing(t, kv, kvNewKey(), "of a key never created", cNotFound)
 }
 
-func kvCreateNeverOverwrites(t *testing.T, kv typedsession.KV) {
+func kvCreateNeverOverwrites(t *testing.T, kv store.KV) {
 	key := kvNewKey()
 	orig := kvRecord("original")
 	kvMustCreate(t, kv, key, orig)
@@ -294,12 +298,12 @@ func kvCreateNeverOverwrites(t *testing.T, kv typedsession.KV) {
 	kvWantRecord(t, kv, key, orig, "after a Create over a live record", cNeverOverwrite)
 }
 
-func kvUpdateVersion(t *testing.T, kv typedsession.KV) {
+func kvUpdateVersion(t *testing.T, kv store.KV) {
 	key := kvNewKey()
 	v1 := kvRecord("one")
 	kvMustCreate(t, kv, key, v1)
 
-	v2 := typedsession.Record{
+	v2 := store.Record{
 		Data:    []byte("two"),
 		Expiry:  kvMS(time.Now().Add(2 * time.Hour)),
 		Created: v1.Created,
@@ -321,7 +325,7 @@ func kvUpdateVersion(t *testing.T, kv typedsession.KV) {
 	}
 }
 
-func kvUpdateSetsExpiry(t *testing.T, kv typedsession.KV) {
+func kvUpdateSetsExpiry(t *testing.T, kv store.KV) {
 	key := kvNewKey()
 	rec := kvCreateExpiring(t, kv, key, kvRecord("short"), kvLongTTL)
 	later := rec
@@ -338,7 +342,7 @@ func kvUpdateSetsExpiry(t *testing.T, kv typedsession.KV) {
 	kvWantRecord(t, kv, key, later, "past the Expiry an Update replaced", cUpdateCAS)
 }
 
-func kvUpdateMissing(t *testing.T, kv typedsession.KV) {
+func kvUpdateMissing(t *testing.T, kv store.KV) {
 	key := kvNewKey()
 	for _, version := range []uint64{0, 1} {
 		rec := kvRecord("phantom")
@@ -349,7 +353,7 @@ func kvUpdateMissing(t *testing.T, kv typedsession.KV) {
 	}
 }
 
-func kvUpdateDeleted(t *testing.T, kv typedsession.KV) {
+func kvUpdateDeleted(t *testing.T, kv store.KV) {
 	key := kvNewKey()
 	kvMustCreate(t, kv, key, kvRecord("doomed"))
 	if err := kv.Delete(t.Context(), key); err != nil {
@@ -362,7 +366,7 @@ func kvUpdateDeleted(t *testing.T, kv typedsession.KV) {
 	kvWantMissing(t, kv, key, "after a late Update of a deleted record", cLateWrite)
 }
 
-func kvUpdateExpired(t *testing.T, kv typedsession.KV) {
+func kvUpdateExpired(t *testing.T, kv store.KV) {
 	key := kvNewKey()
 	rec := kvCreateExpiring(t, kv, key, kvRecord("expiring"), kvShortTTL)
 	kvSleepPast(rec.Expiry)
@@ -375,7 +379,7 @@ func kvUpdateExpired(t *testing.T, kv typedsession.KV) {
 	kvWantMissing(t, kv, key, "after a late Update of an expired record", cLateWrite)
 }
 
-func kvTouch(t *testing.T, kv typedsession.KV) {
+func kvTouch(t *testing.T, kv store.KV) {
 	// Touch changes the Expiry and nothing else.
 	key := kvNewKey()
 	rec := kvRecord("untouchable")
@@ -411,7 +415,7 @@ func kvTouch(t *testing.T, kv typedsession.KV) {
 	kvWantRecord(t, kv, key, touched, "after Touch, past the Expiry before Touch", cTouch)
 }
 
-func kvTouchMissing(t *testing.T, kv typedsession.KV) {
+func kvTouchMissing(t *testing.T, kv store.KV) {
 	key := kvNewKey()
 	if err := kv.Touch(t.Context(), key, kvMS(time.Now().Add(time.Hour))); err != nil {
 		t.Errorf("Touch of a key never created: err = %v; contract: %q", err, cTouchMissing)
@@ -428,7 +432,7 @@ func kvTouchMissing(t *testing.T, kv typedsession.KV) {
 	kvWantMissing(t, kv, key, "after Touch of a deleted record", cTouchMissing)
 }
 
-func kvTouchExpired(t *testing.T, kv typedsession.KV) {
+func kvTouchExpired(t *testing.T, kv store.KV) {
 	key := kvNewKey()
 	rec := kvCreateExpiring(t, kv, key, kvRecord("expiring"), kvShortTTL)
 	kvSleepPast(rec.Expiry)
@@ -438,7 +442,7 @@ func kvTouchExpired(t *testing.T, kv typedsession.KV) {
 	kvWantMissing(t, kv, key, "after Touch of an expired record", cTouchMissing)
 }
 
-func kvDelete(t *testing.T, kv typedsession.KV) {
+func kvDelete(t *testing.T, kv store.KV) {
 	key, other := kvNewKey(), kvNewKey()
 	kvMustCreate(t, kv, key, kvRecord("gone soon"))
 	keep := kvRecord("stays")
@@ -456,7 +460,7 @@ func kvDelete(t *testing.T, kv typedsession.KV) {
 	}
 }
 
-func kvExpiryAtRead(t *testing.T, kv typedsession.KV) {
+func kvExpiryAtRead(t *testing.T, kv store.KV) {
 	key := kvNewKey()
 	rec := kvCreateExpiring(t, kv, key, kvRecord("ephemeral"), kvShortTTL)
 	deadline := rec.Expiry.Add(5 * time.Second)
@@ -480,7 +484,7 @@ func kvExpiryAtRead(t *testing.T, kv typedsession.KV) {
 	}
 }
 
-func kvBinaryData(t *testing.T, kv typedsession.KV) {
+func kvBinaryData(t *testing.T, kv store.KV) {
 	all := make([]byte, 256)
 	for i := range all {
 		all[i] = byte(i)
@@ -522,7 +526,7 @@ func kvBinaryData(t *testing.T, kv typedsession.KV) {
 	}
 }
 
-func kvLargeData(t *testing.T, kv typedsession.KV) {
+func kvLargeData(t *testing.T, kv store.KV) {
 	big := make([]byte, 1<<20)
 	rand.Read(big)
 	key := kvNewKey()
@@ -540,8 +544,8 @@ func kvLargeData(t *testing.T, kv typedsession.KV) {
 	kvWantRecord(t, kv, key, up, "of a 1 MiB record after Update", cKeeps)
 }
 
-func kvKeys(t *testing.T, kv typedsession.KV) {
-	// Keys are 32 bytes, as the Server makes them, but of any content.
+func kvKeys(t *testing.T, kv store.KV) {
+	// Keys are 32 bytes, as a KVStore makes them, but of any content.
 	key32 := func(s string) string { return (s + strings.Repeat("\x00", 32))[:32] }
 	keys := []string{
 		kvNewKey(),
@@ -555,7 +559,7 @@ func kvKeys(t *testing.T, kv typedsession.KV) {
 		key32("'; DROP TABLE sessions; --\n"),
 		key32("{hash tag}"),
 	}
-	want := make(map[string]typedsession.Record)
+	want := make(map[string]store.Record)
 	for i, key := range keys {
 		if _, dup := want[key]; dup {
 			t.Fatalf("test bug: key %d repeated", i)
@@ -580,7 +584,7 @@ func kvKeys(t *testing.T, kv typedsession.KV) {
 	}
 }
 
-func kvCancelledContext(t *testing.T, kv typedsession.KV) {
+func kvCancelledContext(t *testing.T, kv store.KV) {
 	key := kvNewKey()
 	kvMustCreate(t, kv, key, kvRecord("live"))
 	ctx, cancel := context.WithCancel(t.Context())
@@ -629,7 +633,7 @@ func kvWantCancelled(t *testing.T, op string, err error) {
 	}
 }
 
-func kvConcurrentUpdates(t *testing.T, kv typedsession.KV) {
+func kvConcurrentUpdates(t *testing.T, kv store.KV) {
 	const (
 		workers = 8
 		each    = 25
@@ -700,7 +704,7 @@ func kvConcurrentUpdates(t *testing.T, kv typedsession.KV) {
 	}
 }
 
-func kvConcurrentCreate(t *testing.T, kv typedsession.KV) {
+func kvConcurrentCreate(t *testing.T, kv store.KV) {
 	const workers = 16
 	key := kvNewKey()
 	var (
@@ -737,7 +741,7 @@ func kvConcurrentCreate(t *testing.T, kv typedsession.KV) {
 
 // kvWantOwned checks that Owned(owner) lists exactly the records of want, by key, with
 // their stored metadata (the Data of a listed record may be nil).
-func kvWantOwned(t *testing.T, kv typedsession.OwnerKV, owner string, want map[string]typedsession.Record, what, contract string) {
+func kvWantOwned(t *testing.T, kv store.OwnerKV, owner string, want map[string]store.Record, what, contract string) {
 	t.Helper()
 	got, err := kv.Owned(t.Context(), owner)
 	if err != nil {
@@ -765,17 +769,17 @@ func kvWantOwned(t *testing.T, kv typedsession.OwnerKV, owner string, want map[s
 	}
 }
 
-func kvOwnedRecord(owner, data string) typedsession.Record {
+func kvOwnedRecord(owner, data string) store.Record {
 	rec := kvRecord(data)
 	rec.Owner = owner
 	return rec
 }
 
-func kvOwned(t *testing.T, kv typedsession.OwnerKV) {
+func kvOwned(t *testing.T, kv store.OwnerKV) {
 	alice, bob := kvUniqueOwner("alice"), kvUniqueOwner("bob")
 	a1, a2, b1, n1, aDeleted, aExpired := kvNewKey(), kvNewKey(), kvNewKey(), kvNewKey(), kvNewKey(), kvNewKey()
 
-	recs := map[string]typedsession.Record{
+	recs := map[string]store.Record{
 		a1:       kvOwnedRecord(alice, "a1"),
 		a2:       kvOwnedRecord(alice, "a2"),
 		b1:       kvOwnedRecord(bob, "b1"),
@@ -803,13 +807,13 @@ func kvOwned(t *testing.T, kv typedsession.OwnerKV) {
 	}
 
 	kvSleepPast(expiring.Expiry)
-	kvWantOwned(t, kv, alice, map[string]typedsession.Record{a1: a1r, a2: a2r},
+	kvWantOwned(t, kv, alice, map[string]store.Record{a1: a1r, a2: a2r},
 		"(two live, one deleted, one expired, one touched, one updated)", cOwned+"; "+cOwnedExpired)
-	kvWantOwned(t, kv, bob, map[string]typedsession.Record{b1: recs[b1]}, "", cOwned)
+	kvWantOwned(t, kv, bob, map[string]store.Record{b1: recs[b1]}, "", cOwned)
 	kvWantOwned(t, kv, kvUniqueOwner("nobody"), nil, "of an owner without records", cOwned)
 }
 
-func kvOwnedEmptyOwner(t *testing.T, kv typedsession.OwnerKV) {
+func kvOwnedEmptyOwner(t *testing.T, kv store.OwnerKV) {
 	n1, n2, a1 := kvNewKey(), kvNewKey(), kvNewKey()
 	kvMustCreate(t, kv, n1, kvOwnedRecord("", "n1"))
 	kvMustCreate(t, kv, n2, kvOwnedRecord("", "n2"))
@@ -823,13 +827,13 @@ func kvOwnedEmptyOwner(t *testing.T, kv typedsession.OwnerKV) {
 	}
 	kvMustGet(t, kv, n1, cOwnerless)
 	kvMustGet(t, kv, n2, cOwnerless)
-	kvWantOwned(t, kv, alice.Owner, map[string]typedsession.Record{a1: alice}, "", cOwned)
+	kvWantOwned(t, kv, alice.Owner, map[string]store.Record{a1: alice}, "", cOwned)
 }
 
-func kvDeleteOwned(t *testing.T, kv typedsession.OwnerKV) {
+func kvDeleteOwned(t *testing.T, kv store.OwnerKV) {
 	alice, bob := kvUniqueOwner("alice"), kvUniqueOwner("bob")
 	a1, a2, a3, b1, n1 := kvNewKey(), kvNewKey(), kvNewKey(), kvNewKey(), kvNewKey()
-	recs := map[string]typedsession.Record{
+	recs := map[string]store.Record{
 		a1: kvOwnedRecord(alice, "a1"),
 		a2: kvOwnedRecord(alice, "a2"),
 		a3: kvOwnedRecord(alice, "a3"),
@@ -849,7 +853,7 @@ func kvDeleteOwned(t *testing.T, kv typedsession.OwnerKV) {
 	kvWantRecord(t, kv, a2, recs[a2], "of the record DeleteOwned was told to keep", cDeleteOwned)
 	kvWantRecord(t, kv, b1, recs[b1], "of another owner's record after DeleteOwned", cDeleteOwned)
 	kvWantRecord(t, kv, n1, recs[n1], "of an ownerless record after DeleteOwned", cDeleteOwned)
-	kvWantOwned(t, kv, alice, map[string]typedsession.Record{a2: recs[a2]}, "after DeleteOwned", cOwned)
+	kvWantOwned(t, kv, alice, map[string]store.Record{a2: recs[a2]}, "after DeleteOwned", cOwned)
 
 	late := recs[a1]
 	late.Version, late.Data = 2, []byte("late write")
@@ -870,7 +874,7 @@ func kvDeleteOwned(t *testing.T, kv typedsession.OwnerKV) {
 	kvWantRecord(t, kv, b1, recs[b1], "of another owner's record at the end", cDeleteOwned)
 }
 
-func kvOwnerCancelledContext(t *testing.T, kv typedsession.OwnerKV) {
+func kvOwnerCancelledContext(t *testing.T, kv store.OwnerKV) {
 	owner := kvUniqueOwner("alice")
 	key := kvNewKey()
 	kvMustCreate(t, kv, key, kvOwnedRecord(owner, "a1"))
@@ -882,3 +886,7 @@ func kvOwnerCancelledContext(t *testing.T, kv typedsession.OwnerKV) {
 	_, err = kv.DeleteOwned(ctx, owner, "")
 	kvWantCancelled(t, "DeleteOwned", err)
 }
+
+// NewKey returns a fresh KV key, as a [store.KVStore] makes them: 32 bytes that no
+// other call returns.
+func NewKey() string { return kvNewKey() }

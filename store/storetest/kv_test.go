@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
@@ -21,7 +22,7 @@ type refKV struct {
 	bug string
 
 	mu sync.Mutex
-	m  map[string]typedsession.Record
+	m  map[string]store.Record
 }
 
 // The bugs refKV can have.
@@ -52,10 +53,10 @@ const (
 	bugUpdateLosesUpdates = "update-check-then-act"
 )
 
-func newRefKV(bug string) typedsession.KV {
-	k := &refKV{bug: bug, m: make(map[string]typedsession.Record)}
+func newRefKV(bug string) store.KV {
+	k := &refKV{bug: bug, m: make(map[string]store.Record)}
 	if bug == bugNoOwnerKV {
-		return struct{ typedsession.KV }{k}
+		return struct{ store.KV }{k}
 	}
 	return k
 }
@@ -82,7 +83,7 @@ func (k *refKV) copyData(b []byte) []byte {
 	return bytes.Clone(b)
 }
 
-func (k *refKV) store(rec typedsession.Record) typedsession.Record {
+func (k *refKV) store(rec store.Record) store.Record {
 	rec.Data = k.copyData(rec.Data)
 	if k.bug == bugSecondTimes {
 		rec.Expiry = rec.Expiry.Truncate(time.Second)
@@ -95,20 +96,20 @@ func (k *refKV) store(rec typedsession.Record) typedsession.Record {
 }
 
 // live returns the record at key if it is live. k.mu is held.
-func (k *refKV) live(key string) (typedsession.Record, bool) {
+func (k *refKV) live(key string) (store.Record, bool) {
 	rec, ok := k.m[key]
 	if !ok || !time.Now().Before(rec.Expiry) {
-		return typedsession.Record{}, false
+		return store.Record{}, false
 	}
 	return rec, true
 }
 
-func (k *refKV) Get(ctx context.Context, key string) (typedsession.Record, bool, error) {
+func (k *refKV) Get(ctx context.Context, key string) (store.Record, bool, error) {
 	if err := k.ctxErr(ctx); err != nil {
 		if k.bug == bugCancelNotFound {
-			return typedsession.Record{}, false, nil
+			return store.Record{}, false, nil
 		}
-		return typedsession.Record{}, false, err
+		return store.Record{}, false, err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -117,13 +118,13 @@ func (k *refKV) Get(ctx context.Context, key string) (typedsession.Record, bool,
 		rec, ok = k.m[key]
 	}
 	if !ok {
-		return typedsession.Record{}, false, nil
+		return store.Record{}, false, nil
 	}
 	rec.Data = k.copyData(rec.Data)
 	return rec, true, nil
 }
 
-func (k *refKV) Create(ctx context.Context, key string, rec typedsession.Record) error {
+func (k *refKV) Create(ctx context.Context, key string, rec store.Record) error {
 	if err := k.ctxErr(ctx); err != nil {
 		return err
 	}
@@ -136,7 +137,7 @@ func (k *refKV) Create(ctx context.Context, key string, rec typedsession.Record)
 	return nil
 }
 
-func (k *refKV) Update(ctx context.Context, key string, version uint64, rec typedsession.Record) error {
+func (k *refKV) Update(ctx context.Context, key string, version uint64, rec store.Record) error {
 	if err := k.ctxErr(ctx); err != nil {
 		return err
 	}
@@ -178,10 +179,10 @@ func (k *refKV) Touch(ctx context.Context, key string, expiry time.Time) error {
 	rec, ok := k.live(key)
 	switch {
 	case !ok && k.bug == bugTouchCreates:
-		k.m[key] = typedsession.Record{Expiry: expiry}
+		k.m[key] = store.Record{Expiry: expiry}
 	case !ok, k.bug == bugTouchIgnored:
 	case k.bug == bugTouchRewrites:
-		k.m[key] = typedsession.Record{Data: rec.Data, Expiry: expiry, Version: rec.Version + 1, Owner: rec.Owner}
+		k.m[key] = store.Record{Data: rec.Data, Expiry: expiry, Version: rec.Version + 1, Owner: rec.Owner}
 	default:
 		rec.Expiry = expiry
 		k.m[key] = rec
@@ -202,13 +203,13 @@ func (k *refKV) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-func (k *refKV) Owned(ctx context.Context, owner string) (map[string]typedsession.Record, error) {
+func (k *refKV) Owned(ctx context.Context, owner string) (map[string]store.Record, error) {
 	if err := k.ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	out := make(map[string]typedsession.Record)
+	out := make(map[string]store.Record)
 	for key, rec := range k.m {
 		_, live := k.live(key)
 		switch {
@@ -253,7 +254,7 @@ const childEnv = "STORETEST_BROKEN_KV"
 // again in a child process, with childEnv naming the bug to plant in the KV.
 func TestRunKV(t *testing.T) {
 	bug := os.Getenv(childEnv) // bugNone, unless in a child process
-	storetest.RunKV(t, func(t *testing.T) typedsession.KV { return newRefKV(bug) })
+	storetest.RunKV(t, func(t *testing.T) store.KV { return newRefKV(bug) })
 }
 
 // runChild runs TestRunKV with the KV broken by bug, and returns its verbose

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 )
 
 // ManagerOptions describes what a store cannot do, so that RunManager skips exactly
@@ -40,11 +41,11 @@ type Profile struct {
 // loading, the four operations of the Express model, Destroy, Renew, idle and absolute
 // expiry, touch, token hygiene, cookie attributes, concurrency and late changes.
 // newStore is called once per subtest and must return a fresh, empty store.
-func RunManager(t *testing.T, newStore func(t *testing.T) typedsession.Store, opts ManagerOptions) {
+func RunManager(t *testing.T, newStore func(t *testing.T) store.Store, opts ManagerOptions) {
 	t.Helper()
 	for _, tc := range []struct {
 		name string
-		fn   func(t *testing.T, s typedsession.Store, o ManagerOptions)
+		fn   func(t *testing.T, s store.Store, o ManagerOptions)
 	}{
 		{"Lazy", testLazy},
 		{"SetReadUpdateDelete", testCRUD},
@@ -81,9 +82,9 @@ type server struct {
 	late atomic.Value
 }
 
-func newServer(t *testing.T, store typedsession.Store, o typedsession.Options) *server {
+func newServer(t *testing.T, st store.Store, o typedsession.Options) *server {
 	t.Helper()
-	s := &server{t: t, store: &Counting{Store: store}}
+	s := &server{t: t, store: &Counting{Store: st}}
 	m, err := typedsession.New[Profile](s.store, o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -268,8 +269,8 @@ func sessionCookie(resp *http.Response) *http.Cookie {
 	return nil
 }
 
-func testLazy(t *testing.T, store typedsession.Store, _ ManagerOptions) {
-	s := newServer(t, store, typedsession.Options{})
+func testLazy(t *testing.T, st store.Store, _ ManagerOptions) {
+	s := newServer(t, st, typedsession.Options{})
 	resp, _ := s.must("GET", "/noop", nil)
 	if n := s.store.Total(); n != 0 {
 		t.Errorf("a request that never asks for its session made %d store calls; want 0", n)
@@ -292,8 +293,8 @@ func testLazy(t *testing.T, store typedsession.Store, _ ManagerOptions) {
 	}
 }
 
-func testCRUD(t *testing.T, store typedsession.Store, _ ManagerOptions) {
-	s := newServer(t, store, typedsession.Options{})
+func testCRUD(t *testing.T, st store.Store, _ ManagerOptions) {
+	s := newServer(t, st, typedsession.Options{})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	if p := s.profile(s.client, nil); p.Name != "Ada" {
 		t.Fatalf("after set, Name = %q, want %q", p.Name, "Ada")
@@ -314,8 +315,8 @@ func testCRUD(t *testing.T, store typedsession.Store, _ ManagerOptions) {
 	}
 }
 
-func testDestroy(t *testing.T, store typedsession.Store, o ManagerOptions) {
-	s := newServer(t, store, typedsession.Options{})
+func testDestroy(t *testing.T, st store.Store, o ManagerOptions) {
+	s := newServer(t, st, typedsession.Options{})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	old := s.cookie(s.client)
 	if old == nil {
@@ -340,8 +341,8 @@ func testDestroy(t *testing.T, store typedsession.Store, o ManagerOptions) {
 	}
 }
 
-func testRenew(t *testing.T, store typedsession.Store, o ManagerOptions) {
-	s := newServer(t, store, typedsession.Options{})
+func testRenew(t *testing.T, st store.Store, o ManagerOptions) {
+	s := newServer(t, st, typedsession.Options{})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	old := s.cookie(s.client)
 	expBefore := s.expiry(old)
@@ -375,9 +376,9 @@ func (s *server) expiry(c *http.Cookie) time.Time {
 	return rec.Expiry
 }
 
-func testIdle(t *testing.T, store typedsession.Store, _ ManagerOptions) {
+func testIdle(t *testing.T, st store.Store, _ ManagerOptions) {
 	const idle = 600 * time.Millisecond
-	s := newServer(t, store, typedsession.Options{IdleTimeout: idle, TouchInterval: 100 * time.Millisecond})
+	s := newServer(t, st, typedsession.Options{IdleTimeout: idle, TouchInterval: 100 * time.Millisecond})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	// Activity keeps the session alive past the idle timeout.
 	deadline := time.Now().Add(2 * idle)
@@ -395,9 +396,9 @@ func testIdle(t *testing.T, store typedsession.Store, _ ManagerOptions) {
 	}
 }
 
-func testTouch(t *testing.T, store typedsession.Store, o ManagerOptions) {
+func testTouch(t *testing.T, st store.Store, o ManagerOptions) {
 	const interval = 300 * time.Millisecond
-	s := newServer(t, store, typedsession.Options{IdleTimeout: 10 * time.Second, TouchInterval: interval})
+	s := newServer(t, st, typedsession.Options{IdleTimeout: 10 * time.Second, TouchInterval: interval})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	saves := s.store.Saves.Load()
 	for range 5 {
@@ -421,9 +422,9 @@ func testTouch(t *testing.T, store typedsession.Store, o ManagerOptions) {
 	}
 }
 
-func testLifetime(t *testing.T, store typedsession.Store, _ ManagerOptions) {
+func testLifetime(t *testing.T, st store.Store, _ ManagerOptions) {
 	const life = 700 * time.Millisecond
-	s := newServer(t, store, typedsession.Options{Lifetime: life})
+	s := newServer(t, st, typedsession.Options{Lifetime: life})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	c := s.cookie(s.client)
 	deadline := time.Now().Add(life + 300*time.Millisecond)
@@ -436,8 +437,8 @@ func testLifetime(t *testing.T, store typedsession.Store, _ ManagerOptions) {
 	}
 }
 
-func testRememberMe(t *testing.T, store typedsession.Store, _ ManagerOptions) {
-	s := newServer(t, store, typedsession.Options{})
+func testRememberMe(t *testing.T, st store.Store, _ ManagerOptions) {
+	s := newServer(t, st, typedsession.Options{})
 	resp, _ := s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	if c := sessionCookie(resp); c == nil || c.MaxAge != 0 || !c.Expires.IsZero() {
 		t.Errorf("default cookie = %v, want a browser-session cookie (no Max-Age, no Expires)", c)
@@ -451,8 +452,8 @@ func testRememberMe(t *testing.T, store typedsession.Store, _ ManagerOptions) {
 	}
 }
 
-func testUnknownToken(t *testing.T, store typedsession.Store, _ ManagerOptions) {
-	s := newServer(t, store, typedsession.Options{})
+func testUnknownToken(t *testing.T, st store.Store, _ ManagerOptions) {
+	s := newServer(t, st, typedsession.Options{})
 	for _, value := range []string{
 		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", // well formed, never issued
 		"not a token",
@@ -472,8 +473,8 @@ func testUnknownToken(t *testing.T, store typedsession.Store, _ ManagerOptions) 
 	}
 }
 
-func testCookieAttributes(t *testing.T, store typedsession.Store, _ ManagerOptions) {
-	s := newServer(t, store, typedsession.Options{})
+func testCookieAttributes(t *testing.T, st store.Store, _ ManagerOptions) {
+	s := newServer(t, st, typedsession.Options{})
 	resp, _ := s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	c := sessionCookie(resp)
 	if c == nil {
@@ -490,11 +491,11 @@ func testCookieAttributes(t *testing.T, store typedsession.Store, _ ManagerOptio
 	}
 }
 
-func testConcurrentIncrements(t *testing.T, store typedsession.Store, o ManagerOptions) {
+func testConcurrentIncrements(t *testing.T, st store.Store, o ManagerOptions) {
 	if o.ClientSide {
 		t.Skip("a client-side store is last-writer-wins: no lost-update protection (ManagerOptions.ClientSide)")
 	}
-	s := newServer(t, store, typedsession.Options{})
+	s := newServer(t, st, typedsession.Options{})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	const n = 50
 	var wg sync.WaitGroup
@@ -517,11 +518,11 @@ func testConcurrentIncrements(t *testing.T, store typedsession.Store, o ManagerO
 	}
 }
 
-func testLogoutRace(t *testing.T, store typedsession.Store, o ManagerOptions) {
+func testLogoutRace(t *testing.T, st store.Store, o ManagerOptions) {
 	if o.ClientSide {
 		t.Skip("a client-side store cannot revoke a token server-side (ManagerOptions.ClientSide)")
 	}
-	s := newServer(t, store, typedsession.Options{})
+	s := newServer(t, st, typedsession.Options{})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	c := s.cookie(s.client)
 	// Writers read the session, then wait; the logout lands while they wait; their
@@ -540,8 +541,8 @@ func testLogoutRace(t *testing.T, store typedsession.Store, o ManagerOptions) {
 	}
 }
 
-func testLateChange(t *testing.T, store typedsession.Store, o ManagerOptions) {
-	s := newServer(t, store, typedsession.Options{})
+func testLateChange(t *testing.T, st store.Store, o ManagerOptions) {
+	s := newServer(t, st, typedsession.Options{})
 	// Without a session, a change after the response started needs a new cookie: reported.
 	resp, _ := s.do(s.client, "POST", "/late", url.Values{"name": {"x"}}, nil)
 	if resp.StatusCode != http.StatusAccepted {
@@ -573,12 +574,12 @@ type changed struct {
 	Counter int
 }
 
-func testDecodeFailure(t *testing.T, store typedsession.Store, _ ManagerOptions) {
-	s := newServer(t, store, typedsession.Options{})
+func testDecodeFailure(t *testing.T, st store.Store, _ ManagerOptions) {
+	s := newServer(t, st, typedsession.Options{})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	c := s.cookie(s.client)
 
-	m2, err := typedsession.New[changed](store, typedsession.Options{})
+	m2, err := typedsession.New[changed](st, typedsession.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,9 +625,9 @@ func (s *server) sessions(c *http.Client, owner string) []typedsession.SessionIn
 	return list
 }
 
-func testOwner(t *testing.T, store typedsession.Store, o ManagerOptions) {
-	s := newServer(t, store, typedsession.Options{})
-	if _, ok := store.(typedsession.OwnerStore); !ok || o.ClientSide {
+func testOwner(t *testing.T, st store.Store, o ManagerOptions) {
+	s := newServer(t, st, typedsession.Options{})
+	if _, ok := st.(store.OwnerStore); !ok || o.ClientSide {
 		resp, body := s.do(s.client, "POST", "/everywhere", url.Values{"owner": {"u1"}}, nil)
 		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(body, "unsupported") {
 			t.Errorf("DestroyOwner on a store without an owner index: status %d, body %q; want an error wrapping errors.ErrUnsupported", resp.StatusCode, body)
@@ -704,11 +705,11 @@ func testOwner(t *testing.T, store typedsession.Store, o ManagerOptions) {
 	}
 }
 
-func testRenewAfterLogout(t *testing.T, store typedsession.Store, o ManagerOptions) {
+func testRenewAfterLogout(t *testing.T, st store.Store, o ManagerOptions) {
 	if o.ClientSide {
 		t.Skip("a client-side store cannot revoke a token server-side (ManagerOptions.ClientSide)")
 	}
-	s := newServer(t, store, typedsession.Options{})
+	s := newServer(t, st, typedsession.Options{})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	c := s.cookie(s.client)
 	// A request reads the session and renews it after another request logged out: the

@@ -8,31 +8,31 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
 // keepsDeleted is a Store whose Delete does nothing: Destroy would not end a session.
-type keepsDeleted struct{ typedsession.Server }
+type keepsDeleted struct{ store.KVStore }
 
 func (keepsDeleted) Delete(context.Context, string) error { return nil }
 
 // managerChildEnv names the bug of the store that TestRunManager tests in a child process.
 const managerChildEnv = "STORETEST_BROKEN_STORE"
 
-func brokenStore(bug string) typedsession.Store {
+func brokenStore(bug string) store.Store {
 	if bug == "delete-does-nothing" {
-		return keepsDeleted{typedsession.Server{KV: newRefKV(bugNone)}}
+		return keepsDeleted{store.KVStore{KV: newRefKV(bugNone)}}
 	}
-	return typedsession.Server{KV: newRefKV(bug)}
+	return store.KVStore{KV: newRefKV(bug)}
 }
 
-// TestRunManager runs the suite against a Server over the reference KV.
+// TestRunManager runs the suite against a KVStore over the reference KV.
 // TestManagerSuiteCatchesBrokenStores runs it again in a child process, with
 // managerChildEnv naming the bug to plant in the store.
 func TestRunManager(t *testing.T) {
 	bug := os.Getenv(managerChildEnv) // bugNone, unless in a child process
-	storetest.RunManager(t, func(t *testing.T) typedsession.Store { return brokenStore(bug) }, storetest.ManagerOptions{})
+	storetest.RunManager(t, func(t *testing.T) store.Store { return brokenStore(bug) }, storetest.ManagerOptions{})
 }
 
 // TestManagerSuiteCatchesBrokenStores checks that RunManager fails, in the subtest that

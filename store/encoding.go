@@ -1,4 +1,4 @@
-package typedsession
+package store
 
 import (
 	"encoding/binary"
@@ -12,7 +12,7 @@ const recordFormat = 1
 // recordHeader is the length of the fixed part of an encoded Record.
 const recordHeader = 1 + 8 + 8 + 8 + 1
 
-var errRecordFormat = errors.New("typedsession: malformed record encoding")
+var errRecordFormat = errors.New("store: malformed record encoding")
 
 // AppendBinary appends the binary encoding of r to b, for stores that keep a record as
 // one opaque value (a Redis string, a sealed cookie). The layout is stable:

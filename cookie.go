@@ -1,0 +1,142 @@
+package typedsession
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seed96b21533/typedsession/store"
+)
+
+// change. Called with s.mu held.
+func (s *session[T]) writeToken() {
+	m := s.m
+	if !s.loaded {
+		return
+	}
+	h := s.ResponseWriter.Header()
+	var value string
+	switch {
+	case s.token != "" && (s.token != s.client || (s.refreshed && s.rec.Persist)):
+		value = s.token
+	case s.token == "" && s.destroyed && s.client != "":
+		value = "" // clear
+	default:
+		addVary(h, m.varyOn())
+		return
+	}
+	addVary(h, m.varyOn())
+	if m.opts.Header != "" {
+		h.Set(m.opts.Header, value)
+		return
+	}
+	h.Add("Set-Cookie", m.setCookie(value, s.rec))
+	h.Set("Cache-Control", "no-store")
+}
+
+// setCookie returns the Set-Cookie header that gives the client value ("" clears the
+// cookie), as net/http would render it. The attributes that never change are rendered
+// once, in New.
+func (m *Manager[T]) setCookie(value string, rec store.Record) string {
+	if !cookieSafe(value) {
+		// Not a token this package or its stores mint: let net/http render (and
+		// sanitize) it.
+		return m.cookie(value, rec).String()
+	}
+	var b strings.Builder
+	b.Grow(len(m.opts.CookieName) + 1 + len(value) + len(m.attrsPre) + len(m.attrsPost) + 64)
+	b.WriteString(m.opts.CookieName)
+	b.WriteByte('=')
+	b.WriteString(value)
+	b.WriteString(m.attrsPre)
+	switch {
+	case value == "":
+		b.WriteString("; Max-Age=0")
+	case rec.Persist:
+		var buf [40]byte
+		b.WriteString("; Expires=")
+		b.Write(rec.Expiry.UTC().AppendFormat(buf[:0], http.TimeFormat))
+		b.WriteString("; Max-Age=")
+		b.Write(strconv.AppendInt(buf[:0], int64(maxAge(rec.Expiry)), 10))
+	}
+	b.WriteString(m.attrsPost)
+	return b.String()
+}
+
+// cookie returns the session cookie that gives the client value.
+func (m *Manager[T]) cookie(value string, rec store.Record) *http.Cookie {
+	c := &http.Cookie{
+		Name:     m.opts.CookieName,
+		Value:    value,
+		Path:     m.opts.Path,
+		Domain:   m.opts.Domain,
+		Secure:   !m.opts.Insecure,
+		HttpOnly: true,
+		SameSite: m.opts.SameSite,
+	}
+	switch {
+	case value == "":
+		c.MaxAge = -1
+	case rec.Persist:
+		c.Expires = rec.Expiry.UTC()
+		c.MaxAge = maxAge(rec.Expiry)
+	}
+	return c
+}
+
+// maxAge returns the Max-Age, in whole seconds rounded up, of a cookie that expires at t.
+func maxAge(t time.Time) int {
+	return max(1, int((time.Until(t)+time.Second-1)/time.Second))
+}
+
+// cookieSafe reports whether v can be a cookie value as it is: base64url and the other
+// characters RFC 6265 allows unquoted.
+func cookieSafe(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Manager[T]) varyOn() string {
+	if m.opts.Header != "" {
+		return m.opts.Header
+	}
+	return "Cookie"
+}
+
+// addVary adds field to the Vary header unless it is there already.
+func addVary(h http.Header, field string) {
+	for _, v := range h.Values("Vary") {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, field) {
+				return
+			}
+		}
+	}
+	h.Add("Vary", field)
+}
+
+// cookieValue returns the value of the first cookie called name in the request
+// header h, or "". Unlike http.Request.Cookie it parses no other cookie and allocates
+// nothing; the Store validates the value.
+func cookieValue(h http.Header, name string) string {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			n, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok || n != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v
+		}
+	}
+	return ""
+}

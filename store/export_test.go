@@ -1,0 +1,4 @@
+package store
+
+// NewTokenForTest exports newToken to the tests.
+var NewTokenForTest = newToken

@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+)
+
+// KVStore turns a [KV] into a [Store]. It mints tokens (256 bits from crypto/rand,
+// base64url), rejects malformed tokens without touching the KV, and keys records by the
+// SHA-256 of the token, so a leaked keyspace or table yields no usable session. When its
+// KV implements [OwnerKV], a KVStore is an [OwnerStore].
+//
+// Server-side stores embed a KVStore: memstore.New(...) is a Store because its KVStore
+// is.
+type KVStore struct {
+	KV KV
+}
+
+var (
+	_ Store      = KVStore{}
+	_ OwnerStore = KVStore{}
+)
+
+// Load implements [Store].
+func (s KVStore) Load(ctx context.Context, token string) (Record, bool, error) {
+	k, ok := key(token)
+	if !ok {
+		return Record{}, false, nil
+	}
+	return s.KV.Get(ctx, k)
+}
+
+// Save implements [Store].
+func (s KVStore) Save(ctx context.Context, token string, version uint64, rec Record) (string, error) {
+	if token == "" {
+		return s.create(ctx, rec)
+	}
+	k, ok := key(token)
+	if !ok {
+		return "", ErrConflict
+	}
+	return token, s.KV.Update(ctx, k, version, rec)
+}
+
+func (s KVStore) create(ctx context.Context, rec Record) (string, error) {
+	// A collision of 256 random bits does not happen; the loop is there so that a broken
+	// random source fails loudly instead of overwriting a session.
+	for range 3 {
+		token := newToken()
+		k, _ := key(token)
+		err := s.KV.Create(ctx, k, rec)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return token, nil
+	}
+	return "", errors.New("store: could not mint a unique token")
+}
+
+// Touch implements [Store].
+func (s KVStore) Touch(ctx context.Context, token string, rec Record) (string, error) {
+	k, ok := key(token)
+	if !ok {
+		return token, nil
+	}
+	return token, s.KV.Touch(ctx, k, rec.Expiry)
+}
+
+// Delete implements [Store].
+func (s KVStore) Delete(ctx context.Context, token string) error {
+	k, ok := key(token)
+	if !ok {
+		return nil
+	}
+	return s.KV.Delete(ctx, k)
+}
+
+func (s KVStore) ownerKV() (OwnerKV, error) {
+	o, ok := s.KV.(OwnerKV)
+	if !ok {
+		return nil, fmt.Errorf("store: %T cannot find sessions by owner: %w", s.KV, errors.ErrUnsupported)
+	}
+	return o, nil
+}
+
+// Owned implements [OwnerStore]. It returns errors.ErrUnsupported when the KV is not an
+// [OwnerKV].
+func (s KVStore) Owned(ctx context.Context, owner string) (map[string]Record, error) {
+	o, err := s.ownerKV()
+	if err != nil {
+		return nil, err
+	}
+	recs, err := o.Owned(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]Record, len(recs))
+	for k, rec := range recs {
+		byID[base64.RawURLEncoding.EncodeToString([]byte(k))] = rec
+	}
+	return byID, nil
+}
+
+// DeleteOwned implements [OwnerStore]. It returns errors.ErrUnsupported when the KV is
+// not an [OwnerKV].
+func (s KVStore) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+	o, err := s.ownerKV()
+	if err != nil {
+		return 0, err
+	}
+	exceptKey := ""
+	if except != "" {
+		k, ok := key(except)
+		if !ok {
+			return 0, errors.New("store: DeleteOwned: malformed token")
+		}
+		exceptKey = k
+	}
+	return o.DeleteOwned(ctx, owner, exceptKey)
+}
