@@ -6,7 +6,9 @@
 // pgx) or store/cookiestore (the whole session sealed in the cookie, no server state).
 // Switching stores is a one-line change; the typed API is the same.
 //
-//	sessions, err := typedsession.New[Profile](memstore.New(memstore.Options{}), typedsession.Options{})
+//	st, err := memstore.New(memstore.Options{})
+//	...
+//	sessions, err := typedsession.New[Profile](st, typedsession.Options{})
 //	r := chi.NewRouter()
 //	r.Use(sessions.Handler)
 //	r.Get("/", func(w http.ResponseWriter, r *http.Request) {

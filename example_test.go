@@ -28,7 +28,11 @@ type Profile struct {
 // The quick start: one Manager per kind of session, its Handler as chi middleware, and
 // the typed helpers in the handlers.
 func Example() {
-	sessions, err := typedsession.New[Profile](memstore.New(memstore.Options{}), typedsession.Options{})
+	st, err := memstore.New(memstore.Options{})
+	if err != nil {
+		panic(err)
+	}
+	sessions, err := typedsession.New[Profile](st, typedsession.Options{})
 	if err != nil {
 		panic(err)
 	}
@@ -94,7 +98,11 @@ func Example() {
 // A handler can be unit-tested without the middleware and without a store:
 // WithSession puts an in-memory session in the request's context.
 func ExampleManager_WithSession() {
-	sessions, _ := typedsession.New[Profile](memstore.New(memstore.Options{}), typedsession.Options{})
+	st, err := memstore.New(memstore.Options{})
+	if err != nil {
+		panic(err)
+	}
+	sessions, _ := typedsession.New[Profile](st, typedsession.Options{})
 	greet := func(w http.ResponseWriter, r *http.Request) {
 		p, _ := sessions.Get(r.Context())
 		fmt.Fprintf(w, "Hello, %s", p.Name)
@@ -110,7 +118,11 @@ func ExampleManager_WithSession() {
 
 // An API client carries the token in a header instead of a cookie.
 func ExampleOptions_header() {
-	sessions, _ := typedsession.New[Profile](memstore.New(memstore.Options{}), typedsession.Options{Header: "X-Session-Token"})
+	st, err := memstore.New(memstore.Options{})
+	if err != nil {
+		panic(err)
+	}
+	sessions, _ := typedsession.New[Profile](st, typedsession.Options{Header: "X-Session-Token"})
 	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == "POST" {
 			sessions.Put(r.Context(), Profile{Name: "Ada"})
@@ -135,7 +147,11 @@ func ExampleOptions_header() {
 // Expiry tells when the session ends if it is not used again: here, at the end of
 // the default 24-hour Lifetime.
 func ExampleManager_Expiry() {
-	sessions, _ := typedsession.New[Profile](memstore.New(memstore.Options{}), typedsession.Options{})
+	st, err := memstore.New(memstore.Options{})
+	if err != nil {
+		panic(err)
+	}
+	sessions, _ := typedsession.New[Profile](st, typedsession.Options{})
 	ctx := sessions.WithSession(context.Background(), Profile{})
 	exp, _ := sessions.Expiry(ctx)
 	fmt.Println(time.Until(exp).Round(time.Hour))

@@ -3,8 +3,6 @@ package typedsession_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +16,6 @@ import (
 	"github.com/seed96b21533/typedsession/store"
 
 	"github.com/seed96b21533/typedsession"
-	"github.com/seed96b21533/typedsession/store/memstore"
 )
 
 type cart struct {
@@ -71,13 +68,13 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"Set-Cookie header", typedsession.Options{Header: "set-cookie"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := typedsession.New[user](memstore.New(memstore.Options{}), tc.o)
+			_, err := typedsession.New[user](newMemstore(t), tc.o)
 			if err == nil || !strings.HasPrefix(err.Error(), "typedsession: ") {
 				t.Errorf("New(%+v) error = %v, want a typedsession: error", tc.o, err)
 			}
 		})
 	}
-	if _, err := typedsession.New[user](memstore.New(memstore.Options{}), typedsession.Options{}); err != nil {
+	if _, err := typedsession.New[user](newMemstore(t), typedsession.Options{}); err != nil {
 		t.Errorf("New with zero Options: %v", err)
 	}
 }
@@ -92,7 +89,7 @@ func TestNewPanicsOnNilStore(t *testing.T) {
 }
 
 func TestGetOutsideHandlerPanics(t *testing.T) {
-	m, _ := typedsession.New[user](memstore.New(memstore.Options{}), typedsession.Options{})
+	m, _ := typedsession.New[user](newMemstore(t), typedsession.Options{})
 	defer func() {
 		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "Manager.Handler") {
 			t.Errorf("recover() = %v, want a panic that names Manager.Handler", r)
@@ -143,7 +140,7 @@ func TestStoreFailureGoesToErrorHandler(t *testing.T) {
 }
 
 func TestTwoManagersInOneRequest(t *testing.T) {
-	st := memstore.New(memstore.Options{})
+	st := newMemstore(t)
 	users, _ := typedsession.New[user](st, typedsession.Options{CookieName: "user"})
 	carts, _ := typedsession.New[cart](st, typedsession.Options{CookieName: "cart"})
 	h := users.Handler(carts.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -172,7 +169,7 @@ func TestTwoManagersInOneRequest(t *testing.T) {
 }
 
 func TestHeaderTransport(t *testing.T) {
-	m, _ := typedsession.New[user](memstore.New(memstore.Options{}), typedsession.Options{Header: "X-Session"})
+	m, _ := typedsession.New[user](newMemstore(t), typedsession.Options{Header: "X-Session"})
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/login":
@@ -230,7 +227,7 @@ func TestWithSession(t *testing.T) {
 }
 
 func TestDecodeErrorHook(t *testing.T) {
-	st := memstore.New(memstore.Options{})
+	st := newMemstore(t)
 	writer, _ := typedsession.New[user](st, typedsession.Options{})
 	var hooked error
 	reader, _ := typedsession.New[cart](st, typedsession.Options{
@@ -264,7 +261,7 @@ func (strictJSON) Unmarshal(b []byte, v any) error {
 }
 
 func TestCommitBeforeFirstByte(t *testing.T) {
-	m, _ := typedsession.New[user](memstore.New(memstore.Options{}), typedsession.Options{})
+	m, _ := typedsession.New[user](newMemstore(t), typedsession.Options{})
 	for _, tc := range []struct {
 		name  string
 		write func(w http.ResponseWriter)
@@ -333,7 +330,7 @@ func TestSetCookieMatchesNetHTTP(t *testing.T) {
 		{Insecure: true, SameSite: http.SameSiteStrictMode, Path: "/app", CookieName: "sid"},
 		{Domain: "example.com", SameSite: http.SameSiteNoneMode},
 	} {
-		m, err := typedsession.New[user](memstore.New(memstore.Options{}), o)
+		m, err := typedsession.New[user](newMemstore(t), o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -356,11 +353,4 @@ func TestSetCookieMatchesNetHTTP(t *testing.T) {
 			}
 		}
 	}
-}
-
-// newToken returns a well-formed token that no store issued.
-func newToken() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }

@@ -4,12 +4,11 @@ import (
 	"testing"
 
 	"github.com/seed96b21533/typedsession/store"
-	"github.com/seed96b21533/typedsession/store/memstore"
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
 func TestManagerOverMemstore(t *testing.T) {
 	storetest.RunManager(t, func(t *testing.T) store.Store {
-		return memstore.New(memstore.Options{})
+		return newMemstore(t)
 	}, storetest.ManagerOptions{})
 }

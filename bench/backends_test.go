@@ -59,13 +59,15 @@ var (
 
 	redis = workload.Backend{Name: "redis", Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
 		client := redisClient(tb)
-		st := redisstore.New(client, redisstore.Options{Prefix: redisPrefix(tb, client, "redisstore")})
+		st, err := redisstore.New(client, redisstore.Options{Prefix: redisPrefix(tb, client, "redisstore")})
+		must(tb, err, "redisstore.New")
 		return layer(tb, st, cfg, nil, true)
 	}}
 
 	postgres = workload.Backend{Name: "postgres", Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
 		pool := pgPool(tb)
-		st := pgstore.New(pool, pgstore.Options{Table: pgTable(tb, pool, "pgstore")})
+		st, err := pgstore.New(pool, pgstore.Options{Table: pgTable(tb, pool, "pgstore")})
+		must(tb, err, "pgstore.New")
 		must(tb, st.Migrate(context.Background()), "pgstore.Migrate")
 		return layer(tb, st, cfg, nil, true)
 	}}
@@ -74,7 +76,9 @@ var (
 func memoryBackend(name string, codec typedsession.Codec) workload.Backend {
 	return workload.Backend{Name: name, Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
 		// No cleanup goroutine: memstore starts none unless asked (StartCleanup).
-		return layer(tb, memstore.New(memstore.Options{}), cfg, codec, true)
+		st, err := memstore.New(memstore.Options{})
+		must(tb, err, "memstore.New")
+		return layer(tb, st, cfg, codec, true)
 	}}
 }
 

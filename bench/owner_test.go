@@ -32,16 +32,20 @@ func BenchmarkOwner(b *testing.B) {
 	}{
 		{"memory", func(b *testing.B) (store.Store, []counter) {
 			// Room for every session destroy makes before the timer starts.
-			return memstore.New(memstore.Options{MaxSessions: b.N + 1024}), nil
+			st, err := memstore.New(memstore.Options{MaxSessions: b.N + 1024})
+			must(b, err, "memstore.New")
+			return st, nil
 		}},
 		{"redis", func(b *testing.B) (store.Store, []counter) {
 			client := &countingClient{Client: redisClient(b)}
-			st := redisstore.New(client, redisstore.Options{Prefix: redisPrefix(b, client, "owner")})
+			st, err := redisstore.New(client, redisstore.Options{Prefix: redisPrefix(b, client, "owner")})
+			must(b, err, "redisstore.New")
 			return st, []counter{{"redis-cmds/op", &client.cmds}, {"redis-trips/op", &client.trips}}
 		}},
 		{"postgres", func(b *testing.B) (store.Store, []counter) {
 			pool, n := tracedPool(b)
-			st := pgstore.New(pool, pgstore.Options{Table: pgTable(b, pool, "owner")})
+			st, err := pgstore.New(pool, pgstore.Options{Table: pgTable(b, pool, "owner")})
+			must(b, err, "pgstore.New")
 			must(b, st.Migrate(context.Background()), "pgstore.Migrate")
 			return st, []counter{{"pg-stmts/op", n}}
 		}},

@@ -22,7 +22,11 @@ func (c *countingKV) Get(ctx context.Context, key string) (store.Record, bool, e
 }
 
 func TestMalformedTokensNeverReachTheKV(t *testing.T) {
-	kv := &countingKV{KV: memstore.New(memstore.Options{}).KV}
+	mem, err := memstore.New(memstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := &countingKV{KV: mem.KV}
 	s := store.KVStore{KV: kv}
 	good := store.NewTokenForTest()
 	for _, v := range []string{

@@ -23,7 +23,10 @@ import (
 func openStore(kind string) (store.Store, func(), error) {
 	switch kind {
 	case "", "memory":
-		s := memstore.New(memstore.Options{})
+		s, err := memstore.New(memstore.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
 		s.StartCleanup(time.Minute)
 		return s, func() { s.Close() }, nil
 	case "postgres":
@@ -32,7 +35,11 @@ func openStore(kind string) (store.Store, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		s := pgstore.New(pool, pgstore.Options{Table: "demo_sessions"})
+		s, err := pgstore.New(pool, pgstore.Options{Table: "demo_sessions"})
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
 		if err := s.Migrate(ctx); err != nil {
 			pool.Close()
 			return nil, nil, err
@@ -44,7 +51,12 @@ func openStore(kind string) (store.Store, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return redisstore.New(client, redisstore.Options{Prefix: "demo:session:"}), client.Close, nil
+		s, err := redisstore.New(client, redisstore.Options{Prefix: "demo:session:"})
+		if err != nil {
+			client.Close()
+			return nil, nil, err
+		}
+		return s, client.Close, nil
 	case "cookie":
 		key, err := cookieKey()
 		if err != nil {

@@ -34,7 +34,7 @@ func benchRecord() store.Record {
 func BenchmarkKV(b *testing.B) {
 	ctx := b.Context()
 	b.Run("op=get", func(b *testing.B) {
-		s := memstore.New(memstore.Options{})
+		s := newStore(b, memstore.Options{})
 		keys := benchKeys(64)
 		for _, k := range keys {
 			s.KV.Create(ctx, k, benchRecord())
@@ -50,7 +50,7 @@ func BenchmarkKV(b *testing.B) {
 		}
 	})
 	b.Run("op=update", func(b *testing.B) {
-		s := memstore.New(memstore.Options{})
+		s := newStore(b, memstore.Options{})
 		key := newKey()
 		rec := benchRecord()
 		s.KV.Create(ctx, key, rec)
@@ -64,7 +64,7 @@ func BenchmarkKV(b *testing.B) {
 		}
 	})
 	b.Run("op=create+delete", func(b *testing.B) {
-		s := memstore.New(memstore.Options{})
+		s := newStore(b, memstore.Options{})
 		keys := benchKeys(1024)
 		rec := benchRecord()
 		b.ReportAllocs()
@@ -82,7 +82,7 @@ func BenchmarkKV(b *testing.B) {
 	// allocation of 32 bytes).
 	b.Run("op=create-evicting", func(b *testing.B) {
 		const limit = 10_000
-		s := memstore.New(memstore.Options{MaxSessions: limit})
+		s := newStore(b, memstore.Options{MaxSessions: limit})
 		b.ReportAllocs()
 		rec := benchRecord()
 		var kb [32]byte
@@ -107,7 +107,7 @@ func BenchmarkKVParallel(b *testing.B) {
 	ctx := b.Context()
 	for _, op := range []string{"get", "update"} {
 		b.Run("op="+op, func(b *testing.B) {
-			s := memstore.New(memstore.Options{})
+			s := newStore(b, memstore.Options{})
 			keys := benchKeys(64)
 			for _, k := range keys {
 				s.KV.Create(ctx, k, benchRecord())

@@ -5,7 +5,9 @@
 // and are not shared between processes: use store/redisstore or store/pgstore when more
 // than one process serves the same users.
 //
-//	sessions, err := typedsession.New[Profile](memstore.New(memstore.Options{}), typedsession.Options{})
+//	st, err := memstore.New(memstore.Options{})
+//	...
+//	sessions, err := typedsession.New[Profile](st, typedsession.Options{})
 //
 // # Memory is bounded
 //

@@ -39,7 +39,7 @@ type Options struct {
 	// of its key, or the next shard that has any), removes those that have expired, and
 	// when none has, evicts the one closest to its expiry. Concurrent Creates on a full
 	// store may pass the bound briefly, by at most their number. Zero means
-	// DefaultMaxSessions (100 000); a negative value is treated as zero.
+	// DefaultMaxSessions (100 000); a negative value is an error from New.
 	MaxSessions int
 
 	// Now is the clock used to decide whether a record has expired. Nil means time.Now.
@@ -64,11 +64,14 @@ var (
 	_ store.OwnerKV    = (*kv)(nil)
 )
 
-// New returns an empty Store configured by o. It starts no goroutine: call
-// [Store.StartCleanup] for a background sweeper of expired records.
-func New(o Options) *Store {
+// New returns an empty Store configured by o, or an error if o is invalid. It starts no
+// goroutine: call [Store.StartCleanup] for a background sweeper of expired records.
+func New(o Options) (*Store, error) {
 	limit := o.MaxSessions
-	if limit <= 0 {
+	if limit < 0 {
+		return nil, fmt.Errorf("memstore: Options.MaxSessions is %d; want 0 (the default) or more", limit)
+	}
+	if limit == 0 {
 		limit = DefaultMaxSessions
 	}
 	now := o.Now
@@ -80,7 +83,7 @@ func New(o Options) *Store {
 		k.shards[i].m = make(map[string]*entry)
 		k.owners[i].m = make(map[string]map[string]struct{})
 	}
-	return &Store{KVStore: store.KVStore{KV: k}, kv: k}
+	return &Store{KVStore: store.KVStore{KV: k}, kv: k}, nil
 }
 
 // Len returns the number of records the Store holds, including expired records not yet

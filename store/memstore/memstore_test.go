@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 
 func TestKV(t *testing.T) {
 	storetest.RunKV(t, func(t *testing.T) store.KV {
-		return memstore.New(memstore.Options{}).KV
+		return newStore(t, memstore.Options{}).KV
 	})
 }
 
@@ -26,7 +27,7 @@ func TestKV(t *testing.T) {
 // subtest holds more than 64 records at once) and an explicit clock.
 func TestKVOptions(t *testing.T) {
 	storetest.RunKV(t, func(t *testing.T) store.KV {
-		return memstore.New(memstore.Options{Now: time.Now, MaxSessions: 64}).KV
+		return newStore(t, memstore.Options{Now: time.Now, MaxSessions: 64}).KV
 	})
 }
 
@@ -58,7 +59,7 @@ func rec(c *clock, data string, ttl time.Duration) store.Record {
 
 func TestClock(t *testing.T) {
 	c := newClock()
-	s := memstore.New(memstore.Options{Now: c.Now})
+	s := newStore(t, memstore.Options{Now: c.Now})
 	ctx := t.Context()
 	k := newKey()
 	if err := s.KV.Create(ctx, k, rec(c, "x", time.Minute)); err != nil {
@@ -86,7 +87,7 @@ func TestClock(t *testing.T) {
 
 func TestDeleteExpired(t *testing.T) {
 	c := newClock()
-	s := memstore.New(memstore.Options{Now: c.Now})
+	s := newStore(t, memstore.Options{Now: c.Now})
 	ctx := t.Context()
 	owner := "alice"
 	var live []string
@@ -143,7 +144,7 @@ func TestMaxSessions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := newClock()
-			s := memstore.New(memstore.Options{Now: c.Now, MaxSessions: tc.max})
+			s := newStore(t, memstore.Options{Now: c.Now, MaxSessions: tc.max})
 			ctx := t.Context()
 			for i := range tc.max {
 				ttl := time.Hour + time.Duration(i)*time.Minute // later records live longer
@@ -184,7 +185,7 @@ func TestMaxSessions(t *testing.T) {
 // records: with MaxSessions 2 and one expired record, the live one survives.
 func TestEvictsExpiredFirst(t *testing.T) {
 	c := newClock()
-	s := memstore.New(memstore.Options{Now: c.Now, MaxSessions: 2})
+	s := newStore(t, memstore.Options{Now: c.Now, MaxSessions: 2})
 	ctx := t.Context()
 	// Keys in one shard, so that the sample sees both.
 	k1, k2, k3 := "\x00one"+pad, "\x00two"+pad, "\x00three"+pad[:len(pad)-2]
@@ -226,7 +227,7 @@ const pad = "0123456789012345678901234567"
 
 func TestCleanup(t *testing.T) {
 	c := newClock()
-	s := memstore.New(memstore.Options{Now: c.Now})
+	s := newStore(t, memstore.Options{Now: c.Now})
 	ctx := t.Context()
 	if err := s.Close(); err != nil { // safe before StartCleanup
 		t.Fatalf("Close before StartCleanup = %v", err)
@@ -279,13 +280,13 @@ func TestStartCleanupPanics(t *testing.T) {
 			t.Error("StartCleanup(0) did not panic")
 		}
 	}()
-	memstore.New(memstore.Options{}).StartCleanup(0)
+	newStore(t, memstore.Options{}).StartCleanup(0)
 }
 
 // TestConcurrentMixed hammers every operation at once, for the race detector and for
 // the invariants of the count and the owner index.
 func TestConcurrentMixed(t *testing.T) {
-	s := memstore.New(memstore.Options{MaxSessions: 200})
+	s := newStore(t, memstore.Options{MaxSessions: 200})
 	ctx := t.Context()
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -344,7 +345,10 @@ func TestConcurrentMixed(t *testing.T) {
 
 func Example() {
 	ctx := context.Background()
-	st := memstore.New(memstore.Options{MaxSessions: 10_000})
+	st, err := memstore.New(memstore.Options{MaxSessions: 10_000})
+	if err != nil {
+		panic(err)
+	}
 	defer st.Close()
 	st.StartCleanup(time.Minute)
 
@@ -375,7 +379,10 @@ func Example() {
 
 func ExampleOptions_now() {
 	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
-	st := memstore.New(memstore.Options{Now: func() time.Time { return now }})
+	st, err := memstore.New(memstore.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		panic(err)
+	}
 	ctx := context.Background()
 
 	token, _ := st.Save(ctx, "", 0, store.Record{Data: []byte("hi"), Expiry: now.Add(time.Minute)})
@@ -391,4 +398,20 @@ func ExampleOptions_now() {
 	// before expiry: true
 	// at expiry: false
 	// removed: 1
+}
+
+// newStore returns a Store with options o, which must be valid.
+func newStore(tb testing.TB, o memstore.Options) *memstore.Store {
+	tb.Helper()
+	s, err := memstore.New(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func TestNewRejectsInvalidOptions(t *testing.T) {
+	if _, err := memstore.New(memstore.Options{MaxSessions: -1}); err == nil || !strings.HasPrefix(err.Error(), "memstore: ") {
+		t.Errorf("New with a negative MaxSessions: err = %v, want a memstore: error", err)
+	}
 }

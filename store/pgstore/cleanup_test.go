@@ -94,13 +94,13 @@ func TestDeleteExpiredConcurrently(t *testing.T) {
 	var total atomic.Int64
 	var wg sync.WaitGroup
 	for range 4 {
-		s := pgstore.New(pool, pgstore.Options{Table: table, BatchSize: 500})
+		s := mustNew(t, pool, pgstore.Options{Table: table, BatchSize: 500})
 		wg.Go(func() {
 			n, err := s.DeleteExpired(t.Context())
 			if err != nil {
 				t.Errorf("DeleteExpired: %v", err)
 			}
-			total.Add(n)
+			total.Add(int64(n))
 		})
 	}
 	wg.Wait()

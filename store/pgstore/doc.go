@@ -3,11 +3,12 @@
 //
 //	pool, err := pgxpool.New(ctx, "postgres://app@db/app")
 //	...
-//	store := pgstore.New(pool, pgstore.Options{})
-//	if err := store.Migrate(ctx); err != nil { ... } // or run pgstore.Schema yourself
-//	store.StartCleanup(10 * time.Minute)               // optional
-//	defer store.Close()
-//	sessions, err := typedsession.New[Profile](store, typedsession.Options{})
+//	st, err := pgstore.New(pool, pgstore.Options{})
+//	...
+//	if err := st.Migrate(ctx); err != nil { ... } // or run pgstore.Schema yourself
+//	st.StartCleanup(10 * time.Minute)               // optional
+//	defer st.Close()
+//	sessions, err := typedsession.New[Profile](st, typedsession.Options{})
 //
 // [New] takes a [DB]: a *pgxpool.Pool, a *pgx.Conn or a pgx.Tx. It does no I/O
 // and starts no goroutine.

@@ -28,7 +28,10 @@ func Example() {
 	}
 	defer pool.Close()
 
-	st := pgstore.New(pool, pgstore.Options{Table: "auth.sessions"})
+	st, err := pgstore.New(pool, pgstore.Options{Table: "auth.sessions"})
+	if err != nil {
+		log.Fatal(err)
+	}
 	if err := st.Migrate(ctx); err != nil {
 		log.Fatal(err)
 	}
@@ -64,12 +67,18 @@ func Example_pgBouncer() {
 		log.Fatal(err)
 	}
 	defer pool.Close()
-	_ = pgstore.New(pool, pgstore.Options{})
+	if _, err := pgstore.New(pool, pgstore.Options{}); err != nil {
+		log.Fatal(err)
+	}
 }
 
 // The SQL for those who run their own migrations.
 func ExampleSchema() {
-	fmt.Print(pgstore.Schema("auth.sessions"))
+	schema, err := pgstore.Schema("auth.sessions")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(schema)
 	// Output:
 	// CREATE TABLE IF NOT EXISTS "auth"."sessions" (
 	// 	key     bytea       PRIMARY KEY,

@@ -65,12 +65,22 @@ func uniqueTable() string {
 
 // newStore returns a Store over db on a table of its own, migrated, and drops
 // the table when the test ends.
+// mustNew returns pgstore.New(db, opts), which must succeed.
+func mustNew(t testing.TB, db pgstore.DB, opts pgstore.Options) *pgstore.Store {
+	t.Helper()
+	s, err := pgstore.New(db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func newStore(t testing.TB, db pgstore.DB, opts pgstore.Options) *pgstore.Store {
 	t.Helper()
 	if opts.Table == "" {
 		opts.Table = uniqueTable()
 	}
-	s := pgstore.New(db, opts)
+	s := mustNew(t, db, opts)
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,7 +11,7 @@ import (
 	"github.com/seed96b21533/typedsession/store"
 )
 
-// KV is the [store.KV] of a Store: one row per session in a PostgreSQL
+// kv is the [store.KV] and [store.OwnerKV] of a Store: one row per session in a PostgreSQL
 // table, keyed by the 32-byte key. Every method is one statement, one round
 // trip, and so atomic: a cancelled context never leaves a half-written row.
 //
@@ -18,7 +19,7 @@ import (
 // statement passes time.Now() of the calling process, the clock the Manager
 // uses, rather than the database's now(). Expired rows are never returned nor
 // updated, whether or not [Store.DeleteExpired] has removed them yet.
-type KV struct {
+type kv struct {
 	db    DB
 	table string // as given in Options
 	batch int
@@ -29,10 +30,10 @@ type KV struct {
 	deleteExpired, migrate                string
 }
 
-func newKV(db DB, table string, batch int) *KV {
-	t := tableIdent(table).Sanitize()
+func newKV(db DB, table string, ident pgx.Identifier, batch int) *kv {
+	t := ident.Sanitize()
 	const cols = "key, data, expiry, created, version, owner, persist"
-	return &KV{
+	return &kv{
 		db:    db,
 		table: table,
 		batch: batch,
@@ -68,23 +69,23 @@ func newKV(db DB, table string, batch int) *KV {
 			` WHERE expiry <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 
 		migrate: `SELECT pg_advisory_xact_lock(hashtext('typedsession/pgstore.Migrate'));` + "\n" +
-			Schema(table),
+			schema(ident),
 	}
 }
 
 // Get implements [store.KV].
-func (kv *KV) Get(ctx context.Context, key string) (store.Record, bool, error) {
+func (k *kv) Get(ctx context.Context, key string) (store.Record, bool, error) {
 	var (
 		rec     store.Record
 		version int64
 	)
-	err := kv.db.QueryRow(ctx, kv.get, []byte(key), time.Now()).
+	err := k.db.QueryRow(ctx, k.get, []byte(key), time.Now()).
 		Scan(&rec.Data, &rec.Expiry, &rec.Created, &version, &rec.Owner, &rec.Persist)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Record{}, false, nil
 	}
 	if err != nil {
-		return store.Record{}, false, wrap("get", err)
+		return store.Record{}, false, fmt.Errorf("pgstore: get: %w", err)
 	}
 	rec.Version = uint64(version)
 	return rec, true, nil
@@ -92,11 +93,11 @@ func (kv *KV) Get(ctx context.Context, key string) (store.Record, bool, error) {
 
 // Create implements [store.KV]. It is one INSERT that replaces a row at
 // key only if that row has expired.
-func (kv *KV) Create(ctx context.Context, key string, rec store.Record) error {
-	tag, err := kv.db.Exec(ctx, kv.create, []byte(key), data(rec.Data), rec.Expiry, rec.Created,
+func (k *kv) Create(ctx context.Context, key string, rec store.Record) error {
+	tag, err := k.db.Exec(ctx, k.create, []byte(key), data(rec.Data), rec.Expiry, rec.Created,
 		int64(rec.Version), rec.Owner, rec.Persist, time.Now())
 	if err != nil {
-		return wrap("create", err)
+		return fmt.Errorf("pgstore: create: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return typedsession.ErrConflict
@@ -106,11 +107,11 @@ func (kv *KV) Create(ctx context.Context, key string, rec store.Record) error {
 
 // Update implements [store.KV]. It is one UPDATE conditional on the
 // version and on the row being live.
-func (kv *KV) Update(ctx context.Context, key string, version uint64, rec store.Record) error {
-	tag, err := kv.db.Exec(ctx, kv.update, []byte(key), int64(version), data(rec.Data), rec.Expiry,
+func (k *kv) Update(ctx context.Context, key string, version uint64, rec store.Record) error {
+	tag, err := k.db.Exec(ctx, k.update, []byte(key), int64(version), data(rec.Data), rec.Expiry,
 		rec.Created, int64(rec.Version), rec.Owner, rec.Persist, time.Now())
 	if err != nil {
-		return wrap("update", err)
+		return fmt.Errorf("pgstore: update: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return typedsession.ErrConflict
@@ -119,27 +120,27 @@ func (kv *KV) Update(ctx context.Context, key string, version uint64, rec store.
 }
 
 // Touch implements [store.KV].
-func (kv *KV) Touch(ctx context.Context, key string, expiry time.Time) error {
-	if _, err := kv.db.Exec(ctx, kv.touch, []byte(key), expiry, time.Now()); err != nil {
-		return wrap("touch", err)
+func (k *kv) Touch(ctx context.Context, key string, expiry time.Time) error {
+	if _, err := k.db.Exec(ctx, k.touch, []byte(key), expiry, time.Now()); err != nil {
+		return fmt.Errorf("pgstore: touch: %w", err)
 	}
 	return nil
 }
 
 // Delete implements [store.KV].
-func (kv *KV) Delete(ctx context.Context, key string) error {
-	if _, err := kv.db.Exec(ctx, kv.del, []byte(key)); err != nil {
-		return wrap("delete", err)
+func (k *kv) Delete(ctx context.Context, key string) error {
+	if _, err := k.db.Exec(ctx, k.del, []byte(key)); err != nil {
+		return fmt.Errorf("pgstore: delete: %w", err)
 	}
 	return nil
 }
 
 // Owned implements [store.OwnerKV], with the partial index on owner.
 // The Data of the returned records is nil.
-func (kv *KV) Owned(ctx context.Context, owner string) (map[string]store.Record, error) {
-	rows, err := kv.db.Query(ctx, kv.owned, owner, time.Now())
+func (k *kv) Owned(ctx context.Context, owner string) (map[string]store.Record, error) {
+	rows, err := k.db.Query(ctx, k.owned, owner, time.Now())
 	if err != nil {
-		return nil, wrap("owned", err)
+		return nil, fmt.Errorf("pgstore: owned: %w", err)
 	}
 	defer rows.Close()
 	out := make(map[string]store.Record)
@@ -150,29 +151,29 @@ func (kv *KV) Owned(ctx context.Context, owner string) (map[string]store.Record,
 			version int64
 		)
 		if err := rows.Scan(&key, &rec.Expiry, &rec.Created, &version, &rec.Persist); err != nil {
-			return nil, wrap("owned", err)
+			return nil, fmt.Errorf("pgstore: owned: %w", err)
 		}
 		rec.Version = uint64(version)
 		out[string(key)] = rec
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap("owned", err)
+		return nil, fmt.Errorf("pgstore: owned: %w", err)
 	}
 	return out, nil
 }
 
 // DeleteOwned implements [store.OwnerKV]. It also deletes the expired
 // rows of owner, but counts only the live ones.
-func (kv *KV) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
 	var row pgx.Row
 	if except == "" {
-		row = kv.db.QueryRow(ctx, kv.deleteOwned, owner, time.Now())
+		row = k.db.QueryRow(ctx, k.deleteOwned, owner, time.Now())
 	} else {
-		row = kv.db.QueryRow(ctx, kv.deleteOwnedExcept, owner, time.Now(), []byte(except))
+		row = k.db.QueryRow(ctx, k.deleteOwnedExcept, owner, time.Now(), []byte(except))
 	}
 	var n int64
 	if err := row.Scan(&n); err != nil {
-		return 0, wrap("delete owned", err)
+		return 0, fmt.Errorf("pgstore: delete owned: %w", err)
 	}
 	return int(n), nil
 }

@@ -185,7 +185,7 @@ func TestDBKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inTx := pgstore.New(tx, pgstore.Options{Table: table})
+	inTx := mustNew(t, tx, pgstore.Options{Table: table})
 	k := key(t)
 	if err := inTx.KVStore.KV.Create(ctx, k, record("tx", 1, time.Hour)); err != nil {
 		t.Fatalf("Create in a Tx: %v", err)
@@ -249,14 +249,15 @@ func TestTableNames(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"a..b", "a.b.c", ".x", "x."} {
-		func() {
-			defer func() {
-				if r := recover(); r == nil {
-					t.Errorf("New with table %q did not panic", bad)
-				}
-			}()
-			pgstore.New(pool, pgstore.Options{Table: bad})
-		}()
+		if _, err := pgstore.New(pool, pgstore.Options{Table: bad}); err == nil || !strings.HasPrefix(err.Error(), "pgstore: ") {
+			t.Errorf("New with table %q: err = %v, want a pgstore: error", bad, err)
+		}
+		if _, err := pgstore.Schema(bad); err == nil {
+			t.Errorf("Schema(%q): err = nil, want an error", bad)
+		}
+	}
+	if _, err := pgstore.New(pool, pgstore.Options{BatchSize: -1}); err == nil {
+		t.Errorf("New with a negative BatchSize: err = nil, want an error")
 	}
 }
 
@@ -267,7 +268,11 @@ func TestSchemaDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	var shown strings.Builder
-	for _, line := range strings.Split(pgstore.Schema(pgstore.DefaultTable), "\n") {
+	schema, err := pgstore.Schema(pgstore.DefaultTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(schema, "\n") {
 		if line != "" {
 			shown.WriteString("//\t" + line + "\n")
 		}
@@ -306,7 +311,7 @@ func TestCancelled(t *testing.T) {
 func TestErrorsAreNotNotFound(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t, nil)
-	kv := pgstore.New(pool, pgstore.Options{Table: uniqueTable()}).KVStore.KV // never migrated
+	kv := mustNew(t, pool, pgstore.Options{Table: uniqueTable()}).KVStore.KV // never migrated
 	_, found, err := kv.Get(t.Context(), key(t))
 	if err == nil || found {
 		t.Errorf("Get on a missing table = found %v, err %v; want an error", found, err)

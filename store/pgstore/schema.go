@@ -12,9 +12,16 @@ import "github.com/jackc/pgx/v5"
 // on owner serves the owner queries ("log out everywhere") and costs nothing
 // for sessions without an owner.
 //
-// Schema panics if table has an empty part or more than two parts.
-func Schema(table string) string {
-	ident := tableIdent(table)
+// Schema returns an error if table has an empty part or more than two parts.
+func Schema(table string) (string, error) {
+	ident, err := tableIdent(table)
+	if err != nil {
+		return "", err
+	}
+	return schema(ident), nil
+}
+
+func schema(ident pgx.Identifier) string {
 	t := ident.Sanitize()
 	base := ident[len(ident)-1]
 	expiryIdx := pgx.Identifier{base + "_expiry_idx"}.Sanitize()

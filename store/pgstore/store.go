@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -53,14 +54,15 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store is a [store.Store] that keeps sessions in a PostgreSQL table.
-// Its embedded Server holds the [KV] that does the work.
+// Store is a [store.Store] that keeps sessions in a PostgreSQL table, and a
+// [store.OwnerStore]: log out everywhere is supported. Its KVStore holds the
+// [store.KV] on PostgreSQL, which also implements [store.OwnerKV].
 //
 // A Store is safe for concurrent use when its DB is.
 type Store struct {
 	store.KVStore
 
-	kv     *KV
+	kv     *kv
 	logger *slog.Logger
 
 	cleanup cleanup.Runner
@@ -69,8 +71,7 @@ type Store struct {
 var (
 	_ store.Store      = (*Store)(nil)
 	_ store.OwnerStore = (*Store)(nil)
-	_ store.KV         = (*KV)(nil)
-	_ store.OwnerKV    = (*KV)(nil)
+	_ store.OwnerKV    = (*kv)(nil)
 )
 
 // New returns a Store that keeps its sessions in the table named by
@@ -78,37 +79,44 @@ var (
 // [Store.Migrate] (or run the SQL of [Schema] yourself) to create the table,
 // and [Store.StartCleanup] to delete expired rows in the background.
 //
-// New panics if db is nil or the table name has an empty part or more than
-// two parts.
-func New(db DB, opts Options) *Store {
+// New returns an error if opts is invalid (a table name with an empty part or
+// more than two parts, a negative BatchSize), and panics if db is nil.
+func New(db DB, opts Options) (*Store, error) {
 	if db == nil {
 		panic("pgstore: New called with a nil DB")
 	}
 	if opts.Table == "" {
 		opts.Table = DefaultTable
 	}
-	if opts.BatchSize <= 0 {
+	ident, err := tableIdent(opts.Table)
+	if err != nil {
+		return nil, err
+	}
+	if opts.BatchSize < 0 {
+		return nil, fmt.Errorf("pgstore: Options.BatchSize is %d; want 0 (the default) or more", opts.BatchSize)
+	}
+	if opts.BatchSize == 0 {
 		opts.BatchSize = DefaultBatchSize
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	kv := newKV(db, opts.Table, opts.BatchSize)
-	return &Store{KVStore: store.KVStore{KV: kv}, kv: kv, logger: opts.Logger}
+	k := newKV(db, opts.Table, ident, opts.BatchSize)
+	return &Store{KVStore: store.KVStore{KV: k}, kv: k, logger: opts.Logger}, nil
 }
 
 // tableIdent splits a possibly schema-qualified table name into its parts.
-func tableIdent(table string) pgx.Identifier {
+func tableIdent(table string) (pgx.Identifier, error) {
 	parts := strings.Split(table, ".")
 	if len(parts) > 2 {
-		panic("pgstore: table name " + table + " has more than two parts")
+		return nil, fmt.Errorf("pgstore: table name %q has more than two parts", table)
 	}
 	for _, p := range parts {
 		if p == "" {
-			panic("pgstore: table name " + table + " has an empty part")
+			return nil, fmt.Errorf("pgstore: table name %q has an empty part", table)
 		}
 	}
-	return pgx.Identifier(parts)
+	return pgx.Identifier(parts), nil
 }
 
 // Migrate creates the table and its indexes if they do not exist, with the
@@ -119,7 +127,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	// transaction, so the advisory lock is held to its end, and it works
 	// behind a pooler in transaction mode.
 	if _, err := s.kv.db.Exec(ctx, s.kv.migrate); err != nil {
-		return wrap("migrate", err)
+		return fmt.Errorf("pgstore: migrate: %w", err)
 	}
 	return nil
 }
@@ -132,19 +140,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 //
 // Expired rows are never returned whether or not they have been deleted;
 // deleting them only reclaims space.
-func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
-	var total int64
+func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
+	total := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
 		tag, err := s.kv.db.Exec(ctx, s.kv.deleteExpired, time.Now(), s.kv.batch)
 		if err != nil {
-			return total, wrap("delete expired", err)
+			return total, fmt.Errorf("pgstore: delete expired: %w", err)
 		}
-		n := tag.RowsAffected()
+		n := int(tag.RowsAffected())
 		total += n
-		if n < int64(s.kv.batch) {
+		if n < s.kv.batch {
 			return total, nil
 		}
 	}
@@ -162,7 +170,7 @@ func (s *Store) StartCleanup(interval time.Duration) {
 		n, err := s.DeleteExpired(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.logger.LogAttrs(ctx, slog.LevelError, "pgstore: deleting expired sessions failed",
-				slog.String("table", s.kv.table), slog.Int64("deleted", n), slog.Any("error", err))
+				slog.String("table", s.kv.table), slog.Int("deleted", n), slog.Any("error", err))
 		}
 	})
 }
@@ -174,16 +182,3 @@ func (s *Store) Close() error {
 	s.cleanup.Stop()
 	return nil
 }
-
-// wrap prefixes err with the package and the operation.
-func wrap(op string, err error) error {
-	return &opError{op: op, err: err}
-}
-
-type opError struct {
-	op  string
-	err error
-}
-
-func (e *opError) Error() string { return "pgstore: " + e.op + ": " + e.err.Error() }
-func (e *opError) Unwrap() error { return e.err }

@@ -27,8 +27,8 @@ func BenchmarkKV(b *testing.B) {
 		b.Fatal(err)
 	}
 	stores := map[string]store.KV{
-		"store":  redisstore.New(c, redisstore.Options{Prefix: prefix + "s:"}).KV,
-		"cached": redisstore.New(c, redisstore.Options{Prefix: prefix + "c:", CacheTTL: time.Minute}).KV,
+		"store":  mustNew(b, c, redisstore.Options{Prefix: prefix + "s:"}).KV,
+		"cached": mustNew(b, c, redisstore.Options{Prefix: prefix + "c:", CacheTTL: time.Minute}).KV,
 	}
 	keys := map[string]string{}
 	for name, kv := range stores {

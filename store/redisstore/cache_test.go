@@ -27,8 +27,8 @@ func TestCache(t *testing.T) {
 	})
 	direct := dial(t, rueidis.ClientOption{})
 	prefix := uniquePrefix(t, direct)
-	cached := redisstore.New(cc, redisstore.Options{Prefix: prefix, CacheTTL: time.Minute}).KV
-	other := redisstore.New(direct, redisstore.Options{Prefix: prefix}).KV
+	cached := mustNew(t, cc, redisstore.Options{Prefix: prefix, CacheTTL: time.Minute}).KV
+	other := mustNew(t, direct, redisstore.Options{Prefix: prefix}).KV
 	ctx := t.Context()
 
 	key := newKey()

@@ -3,9 +3,11 @@
 //
 //	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{"127.0.0.1:6379"}})
 //	...
-//	sessions, err := typedsession.New[Profile](redisstore.New(client, redisstore.Options{}), typedsession.Options{})
+//	st, err := redisstore.New(client, redisstore.Options{})
+//	...
+//	sessions, err := typedsession.New[Profile](st, typedsession.Options{})
 //
-// [New] returns a [Store], a [store.Store] whose KV field is the [KV] on Redis.
+// [New] returns a [Store], a [store.Store] over a [store.KV] on Redis.
 // The caller owns the client and closes it; the store starts nothing and does no I/O
 // until it is used. Redis 7.0 or later is required (PXAT, GETDEL, PEXPIRETIME and the
 // NX/GT options of PEXPIREAT).
@@ -21,8 +23,8 @@
 // Redis drops it.
 //
 // A session with an Owner is also a member of the set Prefix+"owner:"+owner, whose
-// expiry is kept at the latest expiry of its sessions, so that [KV.Owned] and
-// [KV.DeleteOwned] (log out everywhere) find them. A session without an Owner never
+// expiry is kept at the latest expiry of its sessions, so that listing and
+// ending the sessions of an owner (log out everywhere) finds them. A session without an Owner never
 // touches a set.
 //
 // # Operations
@@ -53,8 +55,8 @@
 //
 // Every command and script touches a single key, so the store works unchanged with a
 // standalone server, Sentinel and Redis Cluster clients. A session and its owner's set
-// may live in different slots; they are never touched by one command. [KV.Owned] and
-// [KV.DeleteOwned] pipeline one command per session, which rueidis splits by slot. A
+// may live in different slots; they are never touched by one command. Listing and
+// ending the sessions of an owner pipeline one command per session, which rueidis splits by slot. A
 // Prefix with a hash tag ("{sessions}:") puts every session in one slot, on one node;
 // the default spreads sessions over the cluster.
 //
@@ -70,7 +72,7 @@
 // caused it, so a Get through another client (another process) can return the previous
 // version of a session until the invalidation arrives, normally within a network round
 // trip of the write, and at most CacheTTL later if invalidations were lost without the
-// connection breaking. Writes made through the same [KV] are read back at once: the KV
+// connection breaking. Writes made through the same [Store] are read back at once: the store
 // remembers, for CacheTTL, the state its own writes left, and bypasses a cached reply
 // that predates it. When the connection to Redis breaks, rueidis drops the cache, so a
 // Get during an outage is an error, never a cached record nobody can invalidate.

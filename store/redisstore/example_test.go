@@ -23,7 +23,11 @@ func Example() {
 	defer client.Close()
 
 	type Profile struct{ Name string }
-	st := redisstore.New(client, redisstore.Options{Prefix: "example-session:"})
+	st, err := redisstore.New(client, redisstore.Options{Prefix: "example-session:"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	sessions, err := typedsession.New[Profile](st, typedsession.Options{})
 	if err != nil {
 		fmt.Println(err)

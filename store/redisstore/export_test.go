@@ -1,4 +1,4 @@
 package redisstore
 
 // PrefixOf returns the key prefix of s, for tests that look at the keyspace.
-func PrefixOf(s *Store) string { return s.KV.(*KV).prefix }
+func PrefixOf(s *Store) string { return s.KV.(*kv).prefix }

@@ -90,7 +90,17 @@ func newStoreOn(t testing.TB, c rueidis.Client, opts redisstore.Options) *rediss
 	if opts.Prefix == "" {
 		opts.Prefix = uniquePrefix(t, c)
 	}
-	return redisstore.New(c, opts)
+	return mustNew(t, c, opts)
+}
+
+// mustNew returns redisstore.New(c, opts), which must succeed.
+func mustNew(t testing.TB, c rueidis.Client, opts redisstore.Options) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // newKey returns a fresh KV key, as a KVStore makes them.

@@ -37,15 +37,15 @@ type Options struct {
 	CacheTTL time.Duration
 }
 
-// Store is a [store.Store] that keeps sessions in Redis. Its KV field is a
-// [*KV]. Owner operations (log out everywhere) are supported.
+// Store is a [store.Store] that keeps sessions in Redis, and a [store.OwnerStore]:
+// log out everywhere is supported. Its KVStore holds the [store.KV] on Redis, which also
+// implements [store.OwnerKV]. Create one with [New]; it is safe for concurrent use.
 type Store struct {
 	store.KVStore
 }
 
-// KV is the [store.KV] (and [store.OwnerKV]) on Redis behind a [Store].
-// It is safe for concurrent use.
-type KV struct {
+// kv is the [store.KV] and [store.OwnerKV] on Redis behind a [Store].
+type kv struct {
 	client   rueidis.Client
 	prefix   string
 	ownerPfx string
@@ -62,35 +62,38 @@ type KV struct {
 var (
 	_ store.Store      = (*Store)(nil)
 	_ store.OwnerStore = (*Store)(nil)
-	_ store.KV         = (*KV)(nil)
-	_ store.OwnerKV    = (*KV)(nil)
+	_ store.OwnerKV    = (*kv)(nil)
 )
 
 // New returns a Store that keeps sessions in Redis through client, which may be a
 // standalone, Sentinel or Cluster client: every operation touches one key per command
-// or script. New does no I/O. The caller keeps ownership of client and closes it.
-func New(client rueidis.Client, opts Options) *Store {
+// or script. It returns an error if opts is invalid, and panics if client is nil. New
+// does no I/O. The caller keeps ownership of client and closes it.
+func New(client rueidis.Client, opts Options) (*Store, error) {
 	if client == nil {
-		panic("redisstore: nil rueidis.Client")
+		panic("redisstore: New called with a nil rueidis.Client")
+	}
+	if opts.CacheTTL < 0 {
+		return nil, fmt.Errorf("redisstore: Options.CacheTTL is %v; want 0 (off) or more", opts.CacheTTL)
 	}
 	prefix := opts.Prefix
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Store{KVStore: store.KVStore{KV: &KV{
+	return &Store{KVStore: store.KVStore{KV: &kv{
 		client:   client,
 		prefix:   prefix,
 		ownerPfx: prefix + "owner:",
-		cacheTTL: max(opts.CacheTTL, 0),
-	}}}
+		cacheTTL: opts.CacheTTL,
+	}}}, nil
 }
 
 // errMalformed reports a value at a session key that is not a record.
 var errMalformed = errors.New("redisstore: malformed record")
 
-func (kv *KV) key(key string) string { return kv.prefix + key }
+func (k *kv) key(key string) string { return k.prefix + key }
 
-func (kv *KV) ownerKey(owner string) string { return kv.ownerPfx + owner }
+func (k *kv) ownerKey(owner string) string { return k.ownerPfx + owner }
 
 // ms returns t as Unix milliseconds for PXAT/PEXPIREAT, which reject values below 1.
 // A zero or pre-1970 time becomes 1, long past, so Redis drops the key at once.
@@ -130,29 +133,29 @@ func isNil(err error) bool {
 
 // Get implements [store.KV]: one GET, or none when CacheTTL is set and the
 // session is cached.
-func (kv *KV) Get(ctx context.Context, key string) (store.Record, bool, error) {
-	if kv.cacheTTL <= 0 {
-		return kv.parse(kv.client.Do(ctx, kv.client.B().Get().Key(kv.key(key)).Build()), key, false)
+func (k *kv) Get(ctx context.Context, key string) (store.Record, bool, error) {
+	if k.cacheTTL <= 0 {
+		return k.parse(k.client.Do(ctx, k.client.B().Get().Key(k.key(key)).Build()), key, false)
 	}
-	m, marked := kv.marks.Load(key)
-	rec, found, err := kv.parse(kv.client.DoCache(ctx, kv.client.B().Get().Key(kv.key(key)).Cache(), kv.cacheTTL), key, true)
+	m, marked := k.marks.Load(key)
+	rec, found, err := k.parse(k.client.DoCache(ctx, k.client.B().Get().Key(k.key(key)).Cache(), k.cacheTTL), key, true)
 	if !marked || err != nil {
 		return rec, found, err
 	}
-	if mk := m.(*mark); time.Since(mk.at) > kv.cacheTTL || mk.seen(&rec, found) {
+	if mk := m.(*mark); time.Since(mk.at) > k.cacheTTL || mk.seen(&rec, found) {
 		// The cache has caught up with this KV's last write (or any entry older
 		// than the write has expired): the mark is no longer needed.
-		kv.marks.CompareAndDelete(key, m)
+		k.marks.CompareAndDelete(key, m)
 		return rec, found, err
 	}
 	// The cached reply may predate this KV's own write: ask Redis.
-	return kv.parse(kv.client.Do(ctx, kv.client.B().Get().Key(kv.key(key)).Build()), key, false)
+	return k.parse(k.client.Do(ctx, k.client.B().Get().Key(k.key(key)).Build()), key, false)
 }
 
 // parse turns the reply to a GET of key into a record. A cached reply's bytes are shared
 // by every reader of the cache, so the caller gets its own copy of Data; an uncached
 // reply is fresh memory, ours alone.
-func (kv *KV) parse(resp rueidis.RedisResult, key string, cached bool) (store.Record, bool, error) {
+func (k *kv) parse(resp rueidis.RedisResult, key string, cached bool) (store.Record, bool, error) {
 	b, err := resp.AsBytes()
 	if err != nil {
 		if isNil(err) {
@@ -162,7 +165,7 @@ func (kv *KV) parse(resp rueidis.RedisResult, key string, cached bool) (store.Re
 	}
 	var rec store.Record
 	if err := rec.UnmarshalBinary(b); err != nil {
-		return store.Record{}, false, fmt.Errorf("%w at key %q: %v", errMalformed, kv.key(key), err)
+		return store.Record{}, false, fmt.Errorf("%w at key %q: %v", errMalformed, k.key(key), err)
 	}
 	if !live(&rec, time.Now()) {
 		return store.Record{}, false, nil
@@ -209,18 +212,18 @@ func (m *mark) seen(rec *store.Record, found bool) bool {
 const markSweep = 1024
 
 // mark records the state a write left at key, when caching is on.
-func (kv *KV) mark(key string, kind markKind, version uint64, expiry time.Time) {
-	if kv.cacheTTL <= 0 {
+func (k *kv) mark(key string, kind markKind, version uint64, expiry time.Time) {
+	if k.cacheTTL <= 0 {
 		return
 	}
 	now := time.Now()
-	kv.marks.Store(key, &mark{at: now, kind: kind, version: version, expiry: ms(expiry)})
-	if kv.nmarks.Add(1)%markSweep == 0 {
+	k.marks.Store(key, &mark{at: now, kind: kind, version: version, expiry: ms(expiry)})
+	if k.nmarks.Add(1)%markSweep == 0 {
 		// A mark of a key that is never read again is dropped here, once any cached
 		// entry older than its write has expired.
-		kv.marks.Range(func(k, m any) bool {
-			if now.Sub(m.(*mark).at) > kv.cacheTTL {
-				kv.marks.CompareAndDelete(k, m)
+		k.marks.Range(func(key, m any) bool {
+			if now.Sub(m.(*mark).at) > k.cacheTTL {
+				k.marks.CompareAndDelete(key, m)
 			}
 			return true
 		})
@@ -230,42 +233,42 @@ func (kv *KV) mark(key string, kind markKind, version uint64, expiry time.Time) 
 // markResult marks key after a write whose error is err: as kind if it happened, as
 // unknown if the reply was lost. A write that did not happen (a conflict) leaves the
 // cache right and needs no mark.
-func (kv *KV) markResult(key string, err error, kind markKind, version uint64, expiry time.Time) {
+func (k *kv) markResult(key string, err error, kind markKind, version uint64, expiry time.Time) {
 	switch {
 	case err == nil:
-		kv.mark(key, kind, version, expiry)
+		k.mark(key, kind, version, expiry)
 	case !errors.Is(err, typedsession.ErrConflict):
-		kv.mark(key, markUnknown, 0, time.Time{})
+		k.mark(key, markUnknown, 0, time.Time{})
 	}
 }
 
 // Create implements [store.KV]: SET NX PXAT. For a record with an Owner, the key
 // is added to the owner's set in the same round trip.
-func (kv *KV) Create(ctx context.Context, key string, rec store.Record) error {
-	err := kv.create(ctx, key, rec)
+func (k *kv) Create(ctx context.Context, key string, rec store.Record) error {
+	err := k.create(ctx, key, rec)
 	kind := markWrite
 	if !live(&rec, time.Now()) {
 		kind = markGone
 	}
-	kv.markResult(key, err, kind, rec.Version, rec.Expiry)
+	k.markResult(key, err, kind, rec.Version, rec.Expiry)
 	return err
 }
 
-func (kv *KV) create(ctx context.Context, key string, rec store.Record) error {
+func (k *kv) create(ctx context.Context, key string, rec store.Record) error {
 	val, err := encode(rec)
 	if err != nil {
 		return err
 	}
-	k := kv.key(key)
-	set := kv.client.B().Set().Key(k).Value(val).Nx().PxatMillisecondsTimestamp(ms(rec.Expiry)).Build()
+	rkey := k.key(key)
+	set := k.client.B().Set().Key(rkey).Value(val).Nx().PxatMillisecondsTimestamp(ms(rec.Expiry)).Build()
 	if rec.Owner == "" {
-		return createResult(kv.client.Do(ctx, set))
+		return createResult(k.client.Do(ctx, set))
 	}
 	// The owner's set is a key of its own, maybe in another cluster slot: one more
 	// command, in the same round trip.
-	res := kv.client.DoMulti(ctx,
+	res := k.client.DoMulti(ctx,
 		set,
-		kv.client.B().Eval().Script(indexLua).Numkeys(1).Key(kv.ownerKey(rec.Owner)).Arg(key, msArg(rec.Expiry)).Build(),
+		k.client.B().Eval().Script(indexLua).Numkeys(1).Key(k.ownerKey(rec.Owner)).Arg(key, msArg(rec.Expiry)).Build(),
 	)
 	if err := createResult(res[0]); err != nil {
 		return err
@@ -273,7 +276,7 @@ func (kv *KV) create(ctx context.Context, key string, rec store.Record) error {
 	if err := res[1].Error(); err != nil {
 		// The session exists but is not indexed, so log-out-everywhere would miss
 		// it: take it back (best effort) and report the failure.
-		kv.client.Do(context.WithoutCancel(ctx), kv.client.B().Del().Key(k).Build())
+		k.client.Do(context.WithoutCancel(ctx), k.client.B().Del().Key(rkey).Build())
 		return fmt.Errorf("redisstore: create: index owner: %w", err)
 	}
 	return nil
@@ -368,32 +371,32 @@ func be64(v uint64) string {
 // Update implements [store.KV]: one script (EVALSHA) that compares the stored
 // version and writes, atomically. For a record with an Owner, the owner's set then has
 // its expiry extended to the record's if that is later.
-func (kv *KV) Update(ctx context.Context, key string, version uint64, rec store.Record) error {
-	err := kv.update(ctx, key, version, rec)
+func (k *kv) Update(ctx context.Context, key string, version uint64, rec store.Record) error {
+	err := k.update(ctx, key, version, rec)
 	kind := markWrite
 	if !live(&rec, time.Now()) {
 		kind = markGone
 	}
-	kv.markResult(key, err, kind, rec.Version, rec.Expiry)
+	k.markResult(key, err, kind, rec.Version, rec.Expiry)
 	return err
 }
 
-func (kv *KV) update(ctx context.Context, key string, version uint64, rec store.Record) error {
+func (k *kv) update(ctx context.Context, key string, version uint64, rec store.Record) error {
 	val, err := encode(rec)
 	if err != nil {
 		return err
 	}
-	keys := []string{kv.key(key)}
+	keys := []string{k.key(key)}
 	args := []string{be64(version), val, msArg(rec.Expiry), strconv.FormatInt(time.Now().UnixMilli(), 10)}
 	var res, ext rueidis.RedisResult
 	if rec.Owner == "" {
-		res = updateScript.Exec(ctx, kv.client, keys, args)
+		res = updateScript.Exec(ctx, k.client, keys, args)
 	} else {
 		// The owner's set must outlive the session: extend it in the same round trip
 		// (a script sent whole, as a pipeline cannot carry the EVALSHA fallback).
-		r := kv.client.DoMulti(ctx,
-			kv.client.B().Eval().Script(updateLua).Numkeys(1).Key(keys...).Arg(args...).Build(),
-			kv.client.B().Pexpireat().Key(kv.ownerKey(rec.Owner)).MillisecondsTimestamp(ms(rec.Expiry)).Gt().Build(),
+		r := k.client.DoMulti(ctx,
+			k.client.B().Eval().Script(updateLua).Numkeys(1).Key(keys...).Arg(args...).Build(),
+			k.client.B().Pexpireat().Key(k.ownerKey(rec.Owner)).MillisecondsTimestamp(ms(rec.Expiry)).Gt().Build(),
 		)
 		res, ext = r[0], r[1]
 	}
@@ -412,8 +415,8 @@ func (kv *KV) update(ctx context.Context, key string, version uint64, rec store.
 
 // extendOwner makes the owner's set live at least until expiry, so that it outlives
 // every session it indexes. A missing set stays missing.
-func (kv *KV) extendOwner(ctx context.Context, owner string, expiry time.Time) error {
-	err := kv.client.Do(ctx, kv.client.B().Pexpireat().Key(kv.ownerKey(owner)).MillisecondsTimestamp(ms(expiry)).Gt().Build()).Error()
+func (k *kv) extendOwner(ctx context.Context, owner string, expiry time.Time) error {
+	err := k.client.Do(ctx, k.client.B().Pexpireat().Key(k.ownerKey(owner)).MillisecondsTimestamp(ms(expiry)).Gt().Build()).Error()
 	if err != nil {
 		return fmt.Errorf("redisstore: extend owner index: %w", err)
 	}
@@ -423,39 +426,39 @@ func (kv *KV) extendOwner(ctx context.Context, owner string, expiry time.Time) e
 // Touch implements [store.KV]: one script that rewrites the 8 bytes of the
 // Expiry in place (SETRANGE) and moves the key's expiry (PEXPIREAT); the data is not
 // sent. For a record with an Owner, the owner's set then has its expiry extended.
-func (kv *KV) Touch(ctx context.Context, key string, expiry time.Time) error {
-	owner, err := touchScript.Exec(ctx, kv.client,
-		[]string{kv.key(key)},
+func (k *kv) Touch(ctx context.Context, key string, expiry time.Time) error {
+	owner, err := touchScript.Exec(ctx, k.client,
+		[]string{k.key(key)},
 		[]string{be64(uint64(ms(expiry))), msArg(expiry), strconv.FormatInt(time.Now().UnixMilli(), 10)},
 	).ToString()
 	if err != nil {
 		if isNil(err) { // gone or expired: nothing to do
 			return nil
 		}
-		kv.mark(key, markUnknown, 0, time.Time{})
+		k.mark(key, markUnknown, 0, time.Time{})
 		return fmt.Errorf("redisstore: touch: %w", err)
 	}
 	if time.Now().Before(expiry) {
-		kv.mark(key, markTouch, 0, expiry)
+		k.mark(key, markTouch, 0, expiry)
 	} else {
-		kv.mark(key, markGone, 0, time.Time{})
+		k.mark(key, markGone, 0, time.Time{})
 	}
 	if owner != "" {
-		return kv.extendOwner(ctx, owner, expiry)
+		return k.extendOwner(ctx, owner, expiry)
 	}
 	return nil
 }
 
 // Delete implements [store.KV]: one GETDEL; for a record with an Owner, an SREM
 // from the owner's set follows.
-func (kv *KV) Delete(ctx context.Context, key string) error {
-	err := kv.delete(ctx, key)
-	kv.markResult(key, err, markGone, 0, time.Time{})
+func (k *kv) Delete(ctx context.Context, key string) error {
+	err := k.delete(ctx, key)
+	k.markResult(key, err, markGone, 0, time.Time{})
 	return err
 }
 
-func (kv *KV) delete(ctx context.Context, key string) error {
-	b, err := kv.client.Do(ctx, kv.client.B().Getdel().Key(kv.key(key)).Build()).AsBytes()
+func (k *kv) delete(ctx context.Context, key string) error {
+	b, err := k.client.Do(ctx, k.client.B().Getdel().Key(k.key(key)).Build()).AsBytes()
 	if err != nil {
 		if isNil(err) {
 			return nil
@@ -466,33 +469,33 @@ func (kv *KV) delete(ctx context.Context, key string) error {
 	if rec.UnmarshalBinary(b) != nil || rec.Owner == "" {
 		return nil
 	}
-	if err := kv.client.Do(ctx, kv.client.B().Srem().Key(kv.ownerKey(rec.Owner)).Member(key).Build()).Error(); err != nil {
+	if err := k.client.Do(ctx, k.client.B().Srem().Key(k.ownerKey(rec.Owner)).Member(key).Build()).Error(); err != nil {
 		return fmt.Errorf("redisstore: delete: unindex owner: %w", err)
 	}
 	return nil
 }
 
 // members returns the keys in the owner's set.
-func (kv *KV) members(ctx context.Context, owner string) ([]string, error) {
-	m, err := kv.client.Do(ctx, kv.client.B().Smembers().Key(kv.ownerKey(owner)).Build()).AsStrSlice()
+func (k *kv) members(ctx context.Context, owner string) ([]string, error) {
+	m, err := k.client.Do(ctx, k.client.B().Smembers().Key(k.ownerKey(owner)).Build()).AsStrSlice()
 	if err != nil && !isNil(err) {
 		return nil, err
 	}
 	return m, nil
 }
 
-func (kv *KV) unindex(ctx context.Context, owner string, keys []string) error {
+func (k *kv) unindex(ctx context.Context, owner string, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	return kv.client.Do(ctx, kv.client.B().Srem().Key(kv.ownerKey(owner)).Member(keys...).Build()).Error()
+	return k.client.Do(ctx, k.client.B().Srem().Key(k.ownerKey(owner)).Member(keys...).Build()).Error()
 }
 
 // Owned implements [store.OwnerKV]: SMEMBERS of the owner's set, then one GET
 // per member in one pipeline (split by slot on a cluster). Members whose record is
 // gone, expired or of another owner are removed from the set and not returned.
-func (kv *KV) Owned(ctx context.Context, owner string) (map[string]store.Record, error) {
-	keys, err := kv.members(ctx, owner)
+func (k *kv) Owned(ctx context.Context, owner string) (map[string]store.Record, error) {
+	keys, err := k.members(ctx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: owned: %w", err)
 	}
@@ -501,12 +504,12 @@ func (kv *KV) Owned(ctx context.Context, owner string) (map[string]store.Record,
 		return out, nil
 	}
 	cmds := make(rueidis.Commands, len(keys))
-	for i, k := range keys {
-		cmds[i] = kv.client.B().Get().Key(kv.key(k)).Build()
+	for i, key := range keys {
+		cmds[i] = k.client.B().Get().Key(k.key(key)).Build()
 	}
 	now := time.Now()
 	var stale []string
-	for i, r := range kv.client.DoMulti(ctx, cmds...) {
+	for i, r := range k.client.DoMulti(ctx, cmds...) {
 		b, err := r.AsBytes()
 		if err != nil {
 			if isNil(err) {
@@ -522,7 +525,7 @@ func (kv *KV) Owned(ctx context.Context, owner string) (map[string]store.Record,
 		}
 		out[keys[i]] = rec
 	}
-	if err := kv.unindex(ctx, owner, stale); err != nil {
+	if err := k.unindex(ctx, owner, stale); err != nil {
 		return nil, fmt.Errorf("redisstore: owned: unindex: %w", err)
 	}
 	return out, nil
@@ -531,19 +534,19 @@ func (kv *KV) Owned(ctx context.Context, owner string) (map[string]store.Record,
 // DeleteOwned implements [store.OwnerKV]: SMEMBERS of the owner's set, then for
 // each member but except a script that deletes the record if its Owner is owner, then
 // one SREM of the members handled.
-func (kv *KV) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
-	keys, err := kv.members(ctx, owner)
+func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+	keys, err := k.members(ctx, owner)
 	if err != nil {
 		return 0, fmt.Errorf("redisstore: delete owned: %w", err)
 	}
 	execs := make([]rueidis.LuaExec, 0, len(keys))
 	handled := make([]string, 0, len(keys))
-	for _, k := range keys {
-		if k == except {
+	for _, key := range keys {
+		if key == except {
 			continue
 		}
-		execs = append(execs, rueidis.LuaExec{Keys: []string{kv.key(k)}, Args: []string{owner}})
-		handled = append(handled, k)
+		execs = append(execs, rueidis.LuaExec{Keys: []string{k.key(key)}, Args: []string{owner}})
+		handled = append(handled, key)
 	}
 	if len(execs) == 0 {
 		return 0, nil
@@ -551,7 +554,7 @@ func (kv *KV) DeleteOwned(ctx context.Context, owner, except string) (int, error
 	n := 0
 	var firstErr error
 	done := make([]string, 0, len(handled))
-	for i, r := range deleteOwnedScript.ExecMulti(ctx, kv.client, execs...) {
+	for i, r := range deleteOwnedScript.ExecMulti(ctx, k.client, execs...) {
 		d, err := r.AsInt64()
 		if err != nil {
 			if firstErr == nil {
@@ -562,10 +565,10 @@ func (kv *KV) DeleteOwned(ctx context.Context, owner, except string) (int, error
 		n += int(d)
 		done = append(done, handled[i])
 		if d == 1 {
-			kv.mark(handled[i], markGone, 0, time.Time{})
+			k.mark(handled[i], markGone, 0, time.Time{})
 		}
 	}
-	if err := kv.unindex(ctx, owner, done); err != nil && firstErr == nil {
+	if err := k.unindex(ctx, owner, done); err != nil && firstErr == nil {
 		firstErr = err
 	}
 	if firstErr != nil {

@@ -236,7 +236,7 @@ func TestErrors(t *testing.T) {
 	t.Parallel()
 	p := testenv.NewProxy(t, redisAddr())
 	c := dial(t, rueidis.ClientOption{InitAddress: []string{p.Addr()}, DisableRetry: true})
-	s := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix(t, c)})
+	s := mustNew(t, c, redisstore.Options{Prefix: uniquePrefix(t, c)})
 	kv := s.KV
 	key := newKey()
 	if err := kv.Create(t.Context(), key, record(1, "u", "data")); err != nil {
@@ -254,7 +254,7 @@ func TestErrors(t *testing.T) {
 	waitFound(t, kv, key)
 
 	closed := dial(t, rueidis.ClientOption{})
-	cs := redisstore.New(closed, redisstore.Options{Prefix: redisstore.PrefixOf(s)})
+	cs := mustNew(t, closed, redisstore.Options{Prefix: redisstore.PrefixOf(s)})
 	closed.Close()
 	checkAll(t, "closed client", t.Context(), cs, key, token)
 }
