@@ -29,8 +29,8 @@ type ManagerOptions struct {
 	ClientSide bool
 }
 
-// Profile is the session value RunManager stores.
-type Profile struct {
+// profile is the session value RunManager stores.
+type profile struct {
 	Name    string
 	Cart    []string
 	Counter int
@@ -74,7 +74,7 @@ func RunManager(t *testing.T, newStore func(t *testing.T) store.Store, opts Mana
 // server is a test app: routes that use the session, behind the Manager's middleware.
 type server struct {
 	t      *testing.T
-	m      *typedsession.Manager[Profile]
+	m      *typedsession.Manager[profile]
 	store  *Counting
 	ts     *httptest.Server
 	client *http.Client
@@ -85,16 +85,19 @@ type server struct {
 func newServer(t *testing.T, st store.Store, o typedsession.Options) *server {
 	t.Helper()
 	s := &server{t: t, store: &Counting{Store: st}}
-	m, err := typedsession.New[Profile](s.store, o)
+	if o.Logger == nil {
+		o.Logger = testLogger(t)
+	}
+	m, err := typedsession.New[profile](s.store, o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	s.m = m
 	mux := http.NewServeMux()
-	update := func(fn func(p *Profile, r *http.Request)) http.HandlerFunc {
+	update := func(fn func(p *profile, r *http.Request)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			var p Profile
-			err := m.Update(r.Context(), func(q *Profile) error { fn(q, r); p = *q; return nil })
+			var p profile
+			err := m.Update(r.Context(), func(q *profile) error { fn(q, r); p = *q; return nil })
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
@@ -116,10 +119,10 @@ func newServer(t *testing.T, st store.Store, o typedsession.Options) *server {
 		json.NewEncoder(w).Encode(p)
 	})
 	mux.HandleFunc("GET /noop", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	mux.HandleFunc("POST /set", update(func(p *Profile, r *http.Request) { p.Name = r.FormValue("name") }))
-	mux.HandleFunc("POST /append", update(func(p *Profile, r *http.Request) { p.Cart = append(p.Cart, r.FormValue("item")) }))
-	mux.HandleFunc("POST /zero", update(func(p *Profile, r *http.Request) { p.Name = "" }))
-	mux.HandleFunc("POST /incr", update(func(p *Profile, r *http.Request) { p.Counter++ }))
+	mux.HandleFunc("POST /set", update(func(p *profile, r *http.Request) { p.Name = r.FormValue("name") }))
+	mux.HandleFunc("POST /append", update(func(p *profile, r *http.Request) { p.Cart = append(p.Cart, r.FormValue("item")) }))
+	mux.HandleFunc("POST /zero", update(func(p *profile, r *http.Request) { p.Name = "" }))
+	mux.HandleFunc("POST /incr", update(func(p *profile, r *http.Request) { p.Counter++ }))
 	mux.HandleFunc("POST /remember", func(w http.ResponseWriter, r *http.Request) {
 		if err := m.RememberMe(r.Context(), r.FormValue("on") == "1"); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -144,7 +147,7 @@ func newServer(t *testing.T, st store.Store, o typedsession.Options) *server {
 		}
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		err := m.Update(r.Context(), func(p *Profile) error { p.Name = r.FormValue("name"); return nil })
+		err := m.Update(r.Context(), func(p *profile) error { p.Name = r.FormValue("name"); return nil })
 		if err == nil {
 			err = m.SetOwner(r.Context(), r.FormValue("owner"))
 		}
@@ -181,7 +184,7 @@ func newServer(t *testing.T, st store.Store, o typedsession.Options) *server {
 	})
 	mux.HandleFunc("POST /late", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted) // the response starts before the change
-		err := m.Update(r.Context(), func(p *Profile) error { p.Name = r.FormValue("name"); return nil })
+		err := m.Update(r.Context(), func(p *profile) error { p.Name = r.FormValue("name"); return nil })
 		if err != nil {
 			s.late.Store(err)
 		} else {
@@ -236,13 +239,13 @@ func (s *server) must(method, path string, form url.Values) (*http.Response, str
 }
 
 // profile returns the session value as the server's client sees it.
-func (s *server) profile(c *http.Client, cookie *http.Cookie) Profile {
+func (s *server) profile(c *http.Client, cookie *http.Cookie) profile {
 	s.t.Helper()
 	resp, body := s.do(c, "GET", "/get", nil, cookie)
 	if resp.StatusCode != http.StatusOK {
 		s.t.Fatalf("GET /get: status %d, body %q", resp.StatusCode, body)
 	}
-	var p Profile
+	var p profile
 	if err := json.Unmarshal([]byte(body), &p); err != nil {
 		s.t.Fatalf("GET /get: %v in %q", err, body)
 	}
@@ -568,7 +571,7 @@ func testLateChange(t *testing.T, st store.Store, o ManagerOptions) {
 	}
 }
 
-// changed is a Profile whose Name changed type: old records no longer decode.
+// changed is a profile whose Name changed type: old records no longer decode.
 type changed struct {
 	Name    int
 	Counter int
@@ -579,7 +582,7 @@ func testDecodeFailure(t *testing.T, st store.Store, _ ManagerOptions) {
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	c := s.cookie(s.client)
 
-	m2, err := typedsession.New[changed](st, typedsession.Options{})
+	m2, err := typedsession.New[changed](st, typedsession.Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,121 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/seed96b21533/typedsession/store"
+)
+
+func kvOwned(t *testing.T, kv store.OwnerKV) {
+	alice, bob := kvUniqueOwner("alice"), kvUniqueOwner("bob")
+	a1, a2, b1, n1, aDeleted, aExpired := kvNewKey(), kvNewKey(), kvNewKey(), kvNewKey(), kvNewKey(), kvNewKey()
+
+	recs := map[string]store.Record{
+		a1:       kvOwnedRecord(alice, "a1"),
+		a2:       kvOwnedRecord(alice, "a2"),
+		b1:       kvOwnedRecord(bob, "b1"),
+		n1:       kvOwnedRecord("", "n1"),
+		aDeleted: kvOwnedRecord(alice, "deleted"),
+	}
+	for key, rec := range recs {
+		kvMustCreate(t, kv, key, rec)
+	}
+	expiring := kvCreateExpiring(t, kv, aExpired, kvOwnedRecord(alice, "expired"), kvShortTTL)
+	if err := kv.Delete(t.Context(), aDeleted); err != nil {
+		t.Fatalf("Delete: err = %v; contract: %q", err, cDelete)
+	}
+
+	// Touch and Update keep a record in its owner's index, with its new metadata.
+	a1r := recs[a1]
+	a1r.Expiry = kvMS(time.Now().Add(5 * time.Hour))
+	if err := kv.Touch(t.Context(), a1, a1r.Expiry); err != nil {
+		t.Fatalf("Touch: err = %v; contract: %q", err, cTouch)
+	}
+	a2r := recs[a2]
+	a2r.Version, a2r.Data = 2, []byte("a2 updated")
+	if err := kv.Update(t.Context(), a2, 1, a2r); err != nil {
+		t.Fatalf("Update at the stored version: err = %v; contract: %q", err, cUpdateCAS)
+	}
+
+	kvSleepPast(expiring.Expiry)
+	kvWantOwned(t, kv, alice, map[string]store.Record{a1: a1r, a2: a2r},
+		"(two live, one deleted, one expired, one touched, one updated)", cOwned+"; "+cOwnedExpired)
+	kvWantOwned(t, kv, bob, map[string]store.Record{b1: recs[b1]}, "", cOwned)
+	kvWantOwned(t, kv, kvUniqueOwner("nobody"), nil, "of an owner without records", cOwned)
+}
+
+func kvOwnedEmptyOwner(t *testing.T, kv store.OwnerKV) {
+	n1, n2, a1 := kvNewKey(), kvNewKey(), kvNewKey()
+	kvMustCreate(t, kv, n1, kvOwnedRecord("", "n1"))
+	kvMustCreate(t, kv, n2, kvOwnedRecord("", "n2"))
+	alice := kvOwnedRecord(kvUniqueOwner("alice"), "a1")
+	kvMustCreate(t, kv, a1, alice)
+
+	kvWantOwned(t, kv, "", nil, "", cOwnerless)
+	n, err := kv.DeleteOwned(t.Context(), "", "")
+	if err != nil || n != 0 {
+		t.Errorf(`DeleteOwned("", "") = %d, %v, want 0, nil; contract: %q`, n, err, cOwnerless)
+	}
+	kvMustGet(t, kv, n1, cOwnerless)
+	kvMustGet(t, kv, n2, cOwnerless)
+	kvWantOwned(t, kv, alice.Owner, map[string]store.Record{a1: alice}, "", cOwned)
+}
+
+func kvDeleteOwned(t *testing.T, kv store.OwnerKV) {
+	alice, bob := kvUniqueOwner("alice"), kvUniqueOwner("bob")
+	a1, a2, a3, b1, n1 := kvNewKey(), kvNewKey(), kvNewKey(), kvNewKey(), kvNewKey()
+	recs := map[string]store.Record{
+		a1: kvOwnedRecord(alice, "a1"),
+		a2: kvOwnedRecord(alice, "a2"),
+		a3: kvOwnedRecord(alice, "a3"),
+		b1: kvOwnedRecord(bob, "b1"),
+		n1: kvOwnedRecord("", "n1"),
+	}
+	for key, rec := range recs {
+		kvMustCreate(t, kv, key, rec)
+	}
+
+	n, err := kv.DeleteOwned(t.Context(), alice, a2)
+	if err != nil || n != 2 {
+		t.Errorf("DeleteOwned(alice, except one of her 3 records) = %d, %v, want 2, nil; contract: %q", n, err, cDeleteOwned)
+	}
+	kvWantMissing(t, kv, a1, "of a record DeleteOwned deleted", cDeleteOwned)
+	kvWantMissing(t, kv, a3, "of a record DeleteOwned deleted", cDeleteOwned)
+	kvWantRecord(t, kv, a2, recs[a2], "of the record DeleteOwned was told to keep", cDeleteOwned)
+	kvWantRecord(t, kv, b1, recs[b1], "of another owner's record after DeleteOwned", cDeleteOwned)
+	kvWantRecord(t, kv, n1, recs[n1], "of an ownerless record after DeleteOwned", cDeleteOwned)
+	kvWantOwned(t, kv, alice, map[string]store.Record{a2: recs[a2]}, "after DeleteOwned", cOwned)
+
+	late := recs[a1]
+	late.Version, late.Data = 2, []byte("late write")
+	err = kv.Update(t.Context(), a1, 1, late)
+	kvWantConflict(t, err, "Update of a record DeleteOwned deleted", cUpdateNothing)
+	kvWantMissing(t, kv, a1, "after a late Update of a record DeleteOwned deleted", cOwnedLateSave)
+
+	n, err = kv.DeleteOwned(t.Context(), alice, "")
+	if err != nil || n != 1 {
+		t.Errorf(`DeleteOwned(alice, "") with one record left = %d, %v, want 1, nil; contract: %q`, n, err, cDeleteOwned)
+	}
+	kvWantMissing(t, kv, a2, `after DeleteOwned(alice, "")`, cDeleteOwned)
+	kvWantOwned(t, kv, alice, nil, "after deleting all her records", cOwned)
+	n, err = kv.DeleteOwned(t.Context(), alice, "")
+	if err != nil || n != 0 {
+		t.Errorf("DeleteOwned of an owner without records = %d, %v, want 0, nil; contract: %q", n, err, cDeleteOwned)
+	}
+	kvWantRecord(t, kv, b1, recs[b1], "of another owner's record at the end", cDeleteOwned)
+}
+
+func kvOwnerCancelledContext(t *testing.T, kv store.OwnerKV) {
+	owner := kvUniqueOwner("alice")
+	key := kvNewKey()
+	kvMustCreate(t, kv, key, kvOwnedRecord(owner, "a1"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+
+	_, err := kv.Owned(ctx, owner)
+	kvWantCancelled(t, "Owned", err)
+	_, err = kv.DeleteOwned(ctx, owner, "")
+	kvWantCancelled(t, "DeleteOwned", err)
+}
