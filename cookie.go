@@ -9,6 +9,7 @@ import (
 	"github.com/seed96b21533/typedsession/store"
 )
 
+// writeToken puts the session's token on the response when the client's copy must
 // change. Called with s.mu held.
 func (s *session[T]) writeToken() {
 	m := s.m
@@ -33,6 +34,29 @@ func (s *session[T]) writeToken() {
 	}
 	h.Add("Set-Cookie", m.setCookie(value, s.rec))
 	h.Set("Cache-Control", "no-store")
+}
+
+// cookieAttributes renders the attributes of the session cookie that never change, in
+// the order net/http's Cookie.String writes them: Path and Domain go before the
+// expiry, the flags after it. New has checked that Path and Domain need no escaping.
+func (o Options) cookieAttributes() (pre, post string) {
+	pre = "; Path=" + o.Path
+	if o.Domain != "" {
+		pre += "; Domain=" + strings.TrimPrefix(o.Domain, ".")
+	}
+	post = "; HttpOnly"
+	if !o.Insecure {
+		post += "; Secure"
+	}
+	switch o.SameSite {
+	case http.SameSiteLaxMode:
+		post += "; SameSite=Lax"
+	case http.SameSiteStrictMode:
+		post += "; SameSite=Strict"
+	case http.SameSiteNoneMode:
+		post += "; SameSite=None"
+	}
+	return pre, post
 }
 
 // setCookie returns the Set-Cookie header that gives the client value ("" clears the

@@ -1,8 +1,6 @@
 package typedsession
 
-import (
-	"net/http"
-)
+import "net/http"
 
 // Handler is the middleware that gives each request its session: r.Use(m.Handler) in
 // chi. It does no I/O itself: the session is loaded on first use, and saved (created,
@@ -92,6 +90,3 @@ func (s *session[T]) commit() {
 		m.opts.ErrorHandler(s.ResponseWriter, s.r, err)
 	}
 }
-
-// save writes a changed session: creates it, renews it, or updates it with the
-// version it was read at, re-applying the request's Update functions after a conflict.

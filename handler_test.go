@@ -66,6 +66,10 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"touch without idle", typedsession.Options{TouchInterval: time.Second}},
 		{"touch not shorter than idle", typedsession.Options{IdleTimeout: time.Second, TouchInterval: time.Second}},
 		{"Set-Cookie header", typedsession.Options{Header: "set-cookie"}},
+		{"path without a slash", typedsession.Options{Path: "app"}},
+		{"path with a semicolon", typedsession.Options{Path: "/a;b"}},
+		{"domain with a space", typedsession.Options{Domain: "exa mple.com"}},
+		{"domain with an empty label", typedsession.Options{Domain: "example..com"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := typedsession.New[user](newMemstore(t), tc.o)
@@ -329,6 +333,8 @@ func TestSetCookieMatchesNetHTTP(t *testing.T) {
 		{},
 		{Insecure: true, SameSite: http.SameSiteStrictMode, Path: "/app", CookieName: "sid"},
 		{Domain: "example.com", SameSite: http.SameSiteNoneMode},
+		{Domain: ".sub.example.com", Path: "/a b/c~d", SameSite: http.SameSiteStrictMode},
+		{Domain: "127.0.0.1", Insecure: true},
 	} {
 		m, err := typedsession.New[user](newMemstore(t), o)
 		if err != nil {

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
+	"time"
 
 	"github.com/seed96b21533/typedsession/store"
-
-	"time"
 )
 
 // maxTokenLen bounds the token the Manager passes to its Store: a cookie cannot be longer.
@@ -36,14 +34,10 @@ func New[T any](st store.Store, opts Options) (*Manager[T], error) {
 		return nil, err
 	}
 	m := &Manager[T]{store: st, opts: o}
-	// The fixed attributes, as net/http renders them: Path and Domain before the
-	// expiry, the flags after it.
-	full := m.cookie("", store.Record{}).String()
-	m.attrsPre, m.attrsPost, _ = strings.Cut(full[len(o.CookieName)+len("="):], "; Max-Age=0")
+	m.attrsPre, m.attrsPost = o.cookieAttributes()
 	return m, nil
 }
 
-// session is the per-request state of one Manager: what the client sent, what was
 func (m *Manager[T]) session(ctx context.Context) *session[T] {
 	s, ok := ctx.Value(m).(*session[T])
 	if !ok {
@@ -249,4 +243,23 @@ func (m *Manager[T]) expiry(created, now time.Time) time.Time {
 // clock and current options, whatever the store's cleanup did.
 func (m *Manager[T]) live(rec store.Record, now time.Time) bool {
 	return now.Before(rec.Expiry) && now.Before(rec.Created.Add(m.opts.Lifetime))
+}
+
+// decode decodes data into *v, which must hold the zero T, applying
+// Options.OnDecodeError when it fails; *v is then the zero T again.
+func (m *Manager[T]) decode(ctx context.Context, data []byte, v *T) error {
+	err := m.opts.Codec.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	var zero T
+	*v = zero
+	if m.opts.OnDecodeError != nil {
+		if herr := m.opts.OnDecodeError(ctx, err); herr != nil {
+			return fmt.Errorf("typedsession: decode: %w", herr)
+		}
+		return nil
+	}
+	m.opts.Logger.WarnContext(ctx, "typedsession: stored session no longer decodes; starting a fresh one", "err", err)
+	return nil
 }

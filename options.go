@@ -133,6 +133,12 @@ func (o Options) resolve() (Options, error) {
 		if o.SameSite < http.SameSiteDefaultMode || o.SameSite > http.SameSiteNoneMode {
 			errs = append(errs, fmt.Errorf("unknown SameSite mode %d", o.SameSite))
 		}
+		if !validCookiePath(o.Path) {
+			errs = append(errs, fmt.Errorf("invalid Path %q", o.Path))
+		}
+		if o.Domain != "" && !validCookieDomain(o.Domain) {
+			errs = append(errs, fmt.Errorf("invalid Domain %q", o.Domain))
+		}
 		if strings.HasPrefix(o.CookieName, "__Host-") && (o.Insecure || o.Domain != "" || o.Path != "/") {
 			errs = append(errs, errors.New(`a "__Host-" cookie requires Secure, Path=/ and no Domain`))
 		}
@@ -156,6 +162,42 @@ func validCookieName(name string) bool {
 		c := name[i]
 		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
 			return false
+		}
+	}
+	return true
+}
+
+// validCookiePath reports whether p can be a cookie's Path as it is: it starts with a
+// slash and holds no control character and no semicolon (RFC 6265, section 4.1.1).
+func validCookiePath(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c >= 0x7f || c == ';' {
+			return false
+		}
+	}
+	return true
+}
+
+// validCookieDomain reports whether d is a host name a cookie's Domain can hold: labels
+// of letters, digits and hyphens separated by dots, an optional leading dot, at most
+// 255 bytes. IP addresses are host names here too (digits and dots).
+func validCookieDomain(d string) bool {
+	d = strings.TrimPrefix(d, ".")
+	if d == "" || len(d) > 255 {
+		return false
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
 		}
 	}
 	return true

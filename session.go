@@ -12,6 +12,7 @@ import (
 	"github.com/seed96b21533/typedsession/store"
 )
 
+// session is the per-request state of one Manager: what the client sent, what was
 // loaded, and what the request changed. It is also the ResponseWriter the handler sees,
 // so that the session is committed before the first byte of the response, and the
 // request's context, which answers Value(m) with the session itself (one allocation
@@ -78,25 +79,6 @@ func (s *session[T]) load(ctx context.Context) error {
 	return nil
 }
 
-// decode decodes data into *v, which must hold the zero T, applying
-// Options.OnDecodeError when it fails; *v is then the zero T again.
-func (m *Manager[T]) decode(ctx context.Context, data []byte, v *T) error {
-	err := m.opts.Codec.Unmarshal(data, v)
-	if err == nil {
-		return nil
-	}
-	var zero T
-	*v = zero
-	if m.opts.OnDecodeError != nil {
-		if herr := m.opts.OnDecodeError(ctx, err); herr != nil {
-			return fmt.Errorf("typedsession: decode: %w", herr)
-		}
-		return nil
-	}
-	m.opts.Logger.WarnContext(ctx, "typedsession: stored session no longer decodes; starting a fresh one", "err", err)
-	return nil
-}
-
 // fail records err as the request's session failure, reported by the middleware, and
 // returns it.
 func (s *session[T]) fail(err error) error {
@@ -121,8 +103,8 @@ func (s *session[T]) late(ctx context.Context) error {
 	return s.save(ctx, true)
 }
 
-// cookieValue returns the value of the first cookie called name in the request
-// header h, or "". Unlike http.Request.Cookie it parses no other cookie and allocates
+// save writes a changed session: creates it, renews it, or updates it with the
+// version it was read at, re-applying the request's Update functions after a conflict.
 // With late set (the response has started), a change that needs a new token on the
 // client is not made, and is reported. Called with s.mu held.
 func (s *session[T]) save(ctx context.Context, late bool) error {
@@ -261,5 +243,3 @@ func (s *session[T]) touch(ctx context.Context) error {
 	s.token, s.rec, s.refreshed = token, rec, true
 	return nil
 }
-
-// writeToken puts the session's token on the response when the client's copy must
