@@ -10,30 +10,33 @@ import (
 )
 
 // writeToken puts the session's token on the response when the client's copy must
-// change. Called with s.mu held.
+// change: a new session or token, a remember-me cookie whose Max-Age moved, or a
+// session destroyed. A response that sets or clears a token says Cache-Control:
+// no-store, whichever the transport, so that no shared cache hands it to another
+// client; every response that used the session varies on the token's header. Called
+// with s.mu held.
 func (s *session[T]) writeToken() {
 	m := s.m
-	if !s.loaded {
+	if s.state == unloaded {
 		return
 	}
 	h := s.ResponseWriter.Header()
+	addVary(h, m.varyOn())
 	var value string
 	switch {
-	case s.token != "" && (s.token != s.client || (s.refreshed && s.rec.Persist)):
+	case s.state == live && (s.token != s.client || s.refreshed && s.rec.RememberMe):
 		value = s.token
-	case s.token == "" && s.destroyed && s.client != "":
+	case s.state == none && s.cleared && s.client != "":
 		value = "" // clear
 	default:
-		addVary(h, m.varyOn())
 		return
 	}
-	addVary(h, m.varyOn())
+	h.Set("Cache-Control", "no-store")
 	if m.opts.Header != "" {
 		h.Set(m.opts.Header, value)
 		return
 	}
 	h.Add("Set-Cookie", m.setCookie(value, s.rec))
-	h.Set("Cache-Control", "no-store")
 }
 
 // cookieAttributes renders the attributes of the session cookie that never change, in
@@ -77,12 +80,12 @@ func (m *Manager[T]) setCookie(value string, rec store.Record) string {
 	switch {
 	case value == "":
 		b.WriteString("; Max-Age=0")
-	case rec.Persist:
+	case rec.RememberMe:
 		var buf [40]byte
 		b.WriteString("; Expires=")
 		b.Write(rec.Expiry.UTC().AppendFormat(buf[:0], http.TimeFormat))
 		b.WriteString("; Max-Age=")
-		b.Write(strconv.AppendInt(buf[:0], int64(maxAge(rec.Expiry)), 10))
+		b.Write(strconv.AppendInt(buf[:0], int64(maxAge(rec.Expiry, m.now())), 10))
 	}
 	b.WriteString(m.attrsPost)
 	return b.String()
@@ -102,16 +105,17 @@ func (m *Manager[T]) cookie(value string, rec store.Record) *http.Cookie {
 	switch {
 	case value == "":
 		c.MaxAge = -1
-	case rec.Persist:
+	case rec.RememberMe:
 		c.Expires = rec.Expiry.UTC()
-		c.MaxAge = maxAge(rec.Expiry)
+		c.MaxAge = maxAge(rec.Expiry, m.now())
 	}
 	return c
 }
 
-// maxAge returns the Max-Age, in whole seconds rounded up, of a cookie that expires at t.
-func maxAge(t time.Time) int {
-	return max(1, int((time.Until(t)+time.Second-1)/time.Second))
+// maxAge returns the Max-Age, in whole seconds rounded up, of a cookie that expires at t
+// when it is now.
+func maxAge(t, now time.Time) int {
+	return max(1, int((t.Sub(now)+time.Second-1)/time.Second))
 }
 
 // cookieSafe reports whether v can be a cookie value as it is: base64url and the other

@@ -144,16 +144,22 @@ func ExampleOptions_header() {
 	// Output: 43 Ada
 }
 
-// Expiry tells when the session ends if it is not used again: here, at the end of
-// the default 24-hour Lifetime.
-func ExampleManager_Expiry() {
-	st, err := memstore.New(memstore.Options{})
+// Info describes the request's session for an account page. NewTesting makes a Manager
+// without a store, and WithSession seeds a request's session, for a unit test of a
+// handler.
+func ExampleManager_Info() {
+	sessions, err := typedsession.NewTesting[Profile](typedsession.Options{})
 	if err != nil {
 		panic(err)
 	}
-	sessions, _ := typedsession.New[Profile](st, typedsession.Options{})
-	ctx := sessions.WithSession(context.Background(), Profile{})
-	exp, _ := sessions.Expiry(ctx)
-	fmt.Println(time.Until(exp).Round(time.Hour))
-	// Output: 24h0m0s
+	ctx := sessions.WithSession(context.Background(), Profile{Name: "Ada"})
+	if err := sessions.SetOwner(ctx, "user-42"); err != nil {
+		panic(err)
+	}
+	info, ok, err := sessions.Info(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ok, info.Owner, info.RememberMe, time.Until(info.Expiry).Round(time.Hour))
+	// Output: true user-42 false 24h0m0s
 }

@@ -12,7 +12,8 @@ import (
 
 // Options configures a [Manager]. The zero value is the secure default: a cookie named
 // "session" with HttpOnly, Secure, SameSite=Lax and Path=/, no Domain, a browser-session
-// cookie, a 24-hour absolute lifetime, no idle timeout, and the JSON codec.
+// cookie, a 24-hour absolute lifetime, no idle timeout, the JSON codec, and a 2-second
+// budget for the store calls of one request.
 type Options struct {
 	// CookieName is the name of the session cookie. Default "session". A name with the
 	// "__Host-" prefix makes browsers refuse the cookie from a sibling subdomain; it
@@ -35,33 +36,57 @@ type Options struct {
 	// returned in the response header; an ended session returns the header empty.
 	Header string
 
-	// Persistent makes new sessions "remember me" sessions: their cookie carries Max-Age
-	// and survives a browser restart. Default false: a browser-session cookie. Each
-	// session can change it with [Manager.RememberMe].
-	Persistent bool
+	// RememberMe makes new sessions "remember me" sessions: their cookie carries
+	// Max-Age and survives a browser restart. Default false: a browser-session cookie.
+	// Each session can change it with [Manager.RememberMe].
+	RememberMe bool
 	// Lifetime is the absolute lifetime of a session, counted from its creation; no
 	// activity extends it. Default 24 hours.
 	Lifetime time.Duration
-	// IdleTimeout ends a session that has not been used for this long. Default 0: none.
+	// IdleTimeout ends a session that has not been used for this long. It may not be
+	// longer than Lifetime. Default 0: none. Both timeouts are enforced when a session
+	// is read, against when it was created and when it was last active: a change of
+	// either takes effect at once, for sessions created before it too.
 	IdleTimeout time.Duration
-	// TouchInterval is how often, at most, the idle deadline of an unchanged session is
-	// extended in the store (a touch: expiry only, no data rewrite). A session can
-	// therefore end up to TouchInterval before IdleTimeout has passed since its last use.
-	// Default one minute, or IdleTimeout/2 if that is shorter. Set only with IdleTimeout.
+	// TouchInterval is how often, at most, an unchanged session's last activity (and
+	// with an IdleTimeout, its idle deadline) is written back to the store: a touch,
+	// which rewrites no data. A session can therefore end up to TouchInterval before
+	// IdleTimeout has passed since its last use. Default one minute, or IdleTimeout/2
+	// if that is shorter; with an IdleTimeout it must be shorter than it.
 	TouchInterval time.Duration
+
+	// StoreTimeout bounds the time one request spends waiting on its store, over all
+	// its store calls, retries and back-off included: a stalled or unreachable store is
+	// an error within about this long, never a hang. Default (zero) 2 seconds: a
+	// healthy store answers in well under a millisecond, and a request that waits
+	// longer for its session is better answered with an error than held while a
+	// browser or load balancer gives up on it. A negative value means no bound (the
+	// request's own context still applies). Calls made outside a request (Sessions,
+	// DestroyOwner with a background context) get the same bound each.
+	StoreTimeout time.Duration
 
 	// Codec encodes session values. Default [JSON].
 	Codec Codec
 	// MaxRetries bounds how many times a request's Update functions are re-applied to a
 	// reloaded session after a concurrent change, before [ErrConflict] is reported.
-	// Default 16.
+	// Default (zero) 16; a negative value means no retry (the first conflict is
+	// reported), as a negative StoreTimeout means no bound.
 	MaxRetries int
 
-	// ErrorHandler writes the response when a session operation fails (the store is
-	// down, a change could not be saved). Default: 500 Internal Server Error.
+	// ErrorHandler writes the response when a session operation fails and the failure
+	// was not handed to the handler (see [Manager.Handler]). Default: 503 Service
+	// Unavailable with Retry-After for a store that failed or timed out
+	// ([ErrUnavailable]), 409 Conflict for a session that another request changed or
+	// ended ([ErrConflict], [ErrSessionEnded]), and 500 Internal Server Error for the
+	// rest (a value that does not encode, a session too large for its store).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives failures and warnings. Default [slog.Default].
 	Logger *slog.Logger
+	// Now is the clock the Manager stamps and judges sessions by. Default time.Now.
+	// Tests set it to move time without sleeping; stores keep their own clock for
+	// the expiry they enforce.
+	Now func() time.Time
+
 	// OnDecodeError decides what happens when a stored session no longer decodes (the
 	// struct changed shape between deploys, say). If it returns nil, the request gets a
 	// fresh, empty session in place of the old one (the next write replaces the stored
@@ -71,10 +96,13 @@ type Options struct {
 }
 
 const (
-	defaultCookieName = "session"
-	defaultLifetime   = 24 * time.Hour
-	defaultTouch      = time.Minute
-	defaultRetries    = 16
+	defaultCookieName   = "session"
+	defaultLifetime     = 24 * time.Hour
+	defaultTouch        = time.Minute
+	defaultRetries      = 16
+	defaultStoreTimeout = 2 * time.Second
+	// retryAfter is the Retry-After, in seconds, of the default ErrorHandler's 503.
+	retryAfter = "2"
 )
 
 // resolve returns o with its defaults filled in, or an error for an invalid combination.
@@ -94,16 +122,26 @@ func (o Options) resolve() (Options, error) {
 	if o.Codec == nil {
 		o.Codec = JSON{}
 	}
-	if o.MaxRetries == 0 {
+	switch {
+	case o.MaxRetries == 0:
 		o.MaxRetries = defaultRetries
+	case o.MaxRetries < 0:
+		o.MaxRetries = 0
+	}
+	switch {
+	case o.StoreTimeout == 0:
+		o.StoreTimeout = defaultStoreTimeout
+	case o.StoreTimeout < 0:
+		o.StoreTimeout = -1
 	}
 	if o.ErrorHandler == nil {
-		o.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) {
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		}
+		o.ErrorHandler = defaultErrorHandler
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	var errs []error
 	switch {
@@ -113,15 +151,16 @@ func (o Options) resolve() (Options, error) {
 		errs = append(errs, errors.New("negative IdleTimeout"))
 	case o.TouchInterval < 0:
 		errs = append(errs, errors.New("negative TouchInterval"))
-	case o.MaxRetries < 0:
-		errs = append(errs, errors.New("negative MaxRetries"))
-	case o.TouchInterval > 0 && o.IdleTimeout == 0:
-		errs = append(errs, errors.New("a TouchInterval without an IdleTimeout"))
+	case o.IdleTimeout > o.Lifetime:
+		errs = append(errs, errors.New("an IdleTimeout longer than the Lifetime"))
 	case o.TouchInterval >= o.IdleTimeout && o.IdleTimeout > 0:
 		errs = append(errs, errors.New("a TouchInterval not shorter than the IdleTimeout"))
 	}
-	if o.IdleTimeout > 0 && o.TouchInterval == 0 {
-		o.TouchInterval = min(defaultTouch, o.IdleTimeout/2)
+	if o.TouchInterval == 0 {
+		o.TouchInterval = defaultTouch
+		if o.IdleTimeout > 0 {
+			o.TouchInterval = min(defaultTouch, o.IdleTimeout/2)
+		}
 	}
 	if o.Header == "" {
 		if !validCookieName(o.CookieName) {
@@ -152,6 +191,19 @@ func (o Options) resolve() (Options, error) {
 		return o, fmt.Errorf("typedsession: invalid Options: %w", err)
 	}
 	return o, nil
+}
+
+// defaultErrorHandler is the ErrorHandler of Options whose ErrorHandler is nil.
+func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
+	code := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		w.Header().Set("Retry-After", retryAfter)
+		code = http.StatusServiceUnavailable
+	case errors.Is(err, ErrSessionEnded), errors.Is(err, ErrConflict):
+		code = http.StatusConflict
+	}
+	http.Error(w, http.StatusText(code), code)
 }
 
 func validCookieName(name string) bool {

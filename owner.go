@@ -11,22 +11,37 @@ import (
 	"github.com/seed96b21533/typedsession/store"
 )
 
-// SessionInfo describes one live session of an owner, as [Manager.Sessions] lists it.
+// SessionInfo describes one session, as [Manager.Sessions] lists them and
+// [Manager.Info] describes the request's own.
 type SessionInfo struct {
 	// ID identifies the session without being its token: it cannot be used to act as
-	// the session.
+	// the session. [Manager.DestroyID] ends a session by its ID. With a store that keeps
+	// the session in its cookie, the ID changes with every write.
 	ID string
+	// Owner is the session's owner (see [Manager.SetOwner]), or "".
+	Owner string
 	// Created is when the session began.
 	Created time.Time
+	// LastSeen is when the session was last used, to within Options.TouchInterval.
+	LastSeen time.Time
 	// Expiry is when the session ends if it is not used again.
 	Expiry time.Time
-	// LastSeen is when the session was last used, to within Options.TouchInterval. It
-	// is known only with an IdleTimeout, and is the zero time otherwise.
-	LastSeen time.Time
-	// Persistent reports a "remember me" session.
-	Persistent bool
+	// RememberMe reports a "remember me" session.
+	RememberMe bool
 	// Current reports the session of the request that asked.
 	Current bool
+}
+
+// info describes rec.
+func (m *Manager[T]) info(rec store.Record, current bool) SessionInfo {
+	return SessionInfo{
+		Owner:      rec.Owner,
+		Created:    rec.Created,
+		LastSeen:   lastActive(rec),
+		Expiry:     rec.Expiry,
+		RememberMe: rec.RememberMe,
+		Current:    current,
+	}
 }
 
 func (m *Manager[T]) ownerStore() (store.OwnerStore, error) {
@@ -37,39 +52,51 @@ func (m *Manager[T]) ownerStore() (store.OwnerStore, error) {
 	return o, nil
 }
 
-// current returns the request's session in ctx, or nil when ctx has none.
-func (m *Manager[T]) current(ctx context.Context) *session[T] {
-	s, _ := ctx.Value(m).(*session[T])
-	return s
+// ownerCall runs one owner operation of the store with the deadline of
+// Options.StoreTimeout.
+func (m *Manager[T]) ownerCall(ctx context.Context, op string, f func(ctx context.Context, o store.OwnerStore) error) error {
+	o, err := m.ownerStore()
+	if err != nil {
+		return err
+	}
+	var spent time.Duration
+	return m.call(ctx, op, &spent, func(ctx context.Context) error { return f(ctx, o) })
 }
 
-// Sessions lists the live sessions of owner, newest first; see [Manager.SetOwner].
-// ctx need not come from a request. With a store that cannot find sessions by owner
-// (the cookie store), it yields an error that wraps errors.ErrUnsupported.
+// currentID returns the ID of the request's stored session in ctx, or "" when ctx has
+// none.
+func (m *Manager[T]) currentID(ctx context.Context) (string, error) {
+	s := m.current(ctx)
+	if s == nil {
+		return "", nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(ctx); err != nil || s.state != live || s.token == "" {
+		return "", err
+	}
+	return store.ID(s.token), nil
+}
+
+// Sessions lists the live sessions of owner, the request's own first (marked Current),
+// then the others by last activity, most recent first; see [Manager.SetOwner]. ctx need
+// not come from a request. With a store that cannot find sessions by owner (the cookie
+// store), it yields an error that wraps errors.ErrUnsupported.
 func (m *Manager[T]) Sessions(ctx context.Context, owner string) iter.Seq2[SessionInfo, error] {
 	return func(yield func(SessionInfo, error) bool) {
-		o, err := m.ownerStore()
+		var recs map[string]store.Record
+		err := m.ownerCall(ctx, "list sessions", func(ctx context.Context, o store.OwnerStore) (err error) {
+			recs, err = o.Owned(ctx, owner)
+			return err
+		})
 		if err != nil {
 			yield(SessionInfo{}, err)
 			return
 		}
-		recs, err := o.Owned(ctx, owner)
+		current, err := m.currentID(ctx)
 		if err != nil {
-			yield(SessionInfo{}, fmt.Errorf("typedsession: listing sessions: %w", err))
+			yield(SessionInfo{}, err)
 			return
-		}
-		var currentID string
-		if s := m.current(ctx); s != nil {
-			s.mu.Lock()
-			err := s.load(ctx)
-			if s.token != "" {
-				currentID = store.ID(s.token)
-			}
-			s.mu.Unlock()
-			if err != nil {
-				yield(SessionInfo{}, err)
-				return
-			}
 		}
 		now := m.now()
 		infos := make([]SessionInfo, 0, len(recs))
@@ -77,22 +104,22 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) iter.Seq2[Sessi
 			if rec.Owner != owner || !m.live(rec, now) {
 				continue
 			}
-			info := SessionInfo{
-				ID:         id,
-				Created:    rec.Created,
-				Expiry:     rec.Expiry,
-				Persistent: rec.Persist,
-				Current:    id == currentID && currentID != "",
-			}
-			if m.opts.IdleTimeout > 0 {
-				info.LastSeen = rec.Expiry.Add(-m.opts.IdleTimeout)
-				if info.LastSeen.Before(rec.Created) {
-					info.LastSeen = rec.Created
-				}
-			}
+			info := m.info(rec, id == current)
+			info.ID = id
 			infos = append(infos, info)
 		}
-		slices.SortFunc(infos, func(a, b SessionInfo) int { return b.Created.Compare(a.Created) })
+		slices.SortFunc(infos, func(a, b SessionInfo) int {
+			switch {
+			case a.Current != b.Current:
+				if a.Current {
+					return -1
+				}
+				return 1
+			case !a.LastSeen.Equal(b.LastSeen):
+				return b.LastSeen.Compare(a.LastSeen)
+			}
+			return b.Created.Compare(a.Created)
+		})
 		for _, info := range infos {
 			if !yield(info, nil) {
 				return
@@ -103,23 +130,24 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) iter.Seq2[Sessi
 
 // DestroyOwner ends every session of owner, in every instance of the application
 // (when a password changes or an account is disabled), and returns how many it ended.
-// Requests with those sessions' cookies then get a fresh, empty session. ctx need not
+// Requests with those sessions' cookies then get a fresh, empty session; a request
+// that held one of them while it was ended fails with [ErrSessionEnded]. ctx need not
 // come from a request; if it carries a session of owner, that one ends too.
 func (m *Manager[T]) DestroyOwner(ctx context.Context, owner string) (int, error) {
-	o, err := m.ownerStore()
-	if err != nil {
-		return 0, err
-	}
 	if owner == "" {
 		return 0, errors.New("typedsession: DestroyOwner: empty owner")
 	}
-	n, err := o.DeleteOwned(ctx, owner, "")
+	var n int
+	err := m.ownerCall(ctx, "destroy the sessions of an owner", func(ctx context.Context, o store.OwnerStore) (err error) {
+		n, err = o.DeleteOwned(ctx, owner, "")
+		return err
+	})
 	if err != nil {
-		return n, fmt.Errorf("typedsession: destroying the sessions of an owner: %w", err)
+		return n, err
 	}
 	if s := m.current(ctx); s != nil {
 		s.mu.Lock()
-		if s.loaded && s.rec.Owner == owner && s.found {
+		if s.state == live && s.rec.Owner == owner {
 			s.clear()
 		}
 		s.mu.Unlock()
@@ -131,21 +159,46 @@ func (m *Manager[T]) DestroyOwner(ctx context.Context, owner string) (int, error
 // ("log out all other sessions") and returns how many it ended. It does nothing for a
 // session without an owner.
 func (m *Manager[T]) DestroyOthers(ctx context.Context) (int, error) {
-	s := m.session(ctx)
-	s.mu.Lock()
-	err := s.load(ctx)
-	owner, token, found := s.rec.Owner, s.token, s.found
+	s, err := m.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	owner, token := s.rec.Owner, s.token
+	if s.state != live {
+		owner = ""
+	}
 	s.mu.Unlock()
-	if err != nil || owner == "" || !found {
-		return 0, err
+	if owner == "" {
+		return 0, nil
 	}
-	o, err := m.ownerStore()
-	if err != nil {
-		return 0, err
+	var n int
+	err = m.ownerCall(ctx, "destroy the other sessions of an owner", func(ctx context.Context, o store.OwnerStore) (err error) {
+		n, err = o.DeleteOwned(ctx, owner, token)
+		return err
+	})
+	return n, err
+}
+
+// DestroyID ends the session of owner whose [SessionInfo.ID] is id ("sign out this
+// device" on a list from [Manager.Sessions]) and reports whether there was one. A
+// session of another owner is never ended, so pass the owner of the signed-in user, not
+// one taken from the request. ctx need not come from a request; if id is the request's
+// own session, the request continues with a fresh, empty one.
+func (m *Manager[T]) DestroyID(ctx context.Context, owner, id string) (bool, error) {
+	var ended bool
+	err := m.ownerCall(ctx, "destroy a session", func(ctx context.Context, o store.OwnerStore) (err error) {
+		ended, err = o.DeleteID(ctx, owner, id)
+		return err
+	})
+	if err != nil || !ended {
+		return false, err
 	}
-	n, err := o.DeleteOwned(ctx, owner, token)
-	if err != nil {
-		return n, fmt.Errorf("typedsession: destroying the other sessions of an owner: %w", err)
+	if s := m.current(ctx); s != nil {
+		s.mu.Lock()
+		if s.state == live && s.token != "" && store.ID(s.token) == id {
+			s.clear()
+		}
+		s.mu.Unlock()
 	}
-	return n, nil
+	return true, nil
 }

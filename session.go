@@ -1,6 +1,7 @@
 package typedsession
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,32 +13,59 @@ import (
 	"github.com/seed96b21533/typedsession/store"
 )
 
+// retiredGrace is how long the marker left under a renewed or destroyed session's
+// token lives: long enough for the requests the client had in flight with the old
+// token to arrive and be recognised, short enough to cost nothing.
+const retiredGrace = time.Minute
+
+// state is where a request's session stands.
+type state uint8
+
+const (
+	unloaded state = iota // the client's token has not been looked up yet
+	none                  // no stored session: none sent, unknown, expired, or destroyed by this request
+	live                  // a stored session, under token, as read or last written (rec)
+	ended                 // another request ended the client's session: nothing is written, and every call fails
+)
+
 // session is the per-request state of one Manager: what the client sent, what was
 // loaded, and what the request changed. It is also the ResponseWriter the handler sees,
 // so that the session is committed before the first byte of the response, and the
-// request's context, which answers Value(m) with the session itself (one allocation
-// instead of two: a context.WithValue would be another).
+// request's context, which answers Value(m) with the session itself: one allocation
+// where a context.WithValue would make a second, on every request.
 type session[T any] struct {
 	http.ResponseWriter // nil for a session made by WithSession
 	context.Context     // the request's context before the middleware
 	m                   *Manager[T]
 	r                   *http.Request
+	seeded              bool // made by WithSession: nothing is ever stored
 
-	mu        sync.Mutex
-	loaded    bool         // the client's token was looked up (or there is none)
-	client    string       // the token the client sent, if any
-	token     string       // the token of the stored session; "" for none
-	rec       store.Record // the stored session, as loaded or last saved
-	owner     string       // the owner the session is to have (rec.Owner is the stored one)
-	found     bool         // a stored session exists under token
-	val       T
-	fns       []func(*T) error // Update functions since load or Put, re-applied on conflict
-	replaced  bool             // Put since load: on conflict, the value wins as it is
-	dirty     bool             // the value or its metadata must be saved
-	renew     bool             // a new token must replace the current one
-	destroyed bool             // the client's token must be cleared
-	refreshed bool             // saved or touched: a persistent cookie's Max-Age moves
-	err       error            // a failure the middleware reports through the ErrorHandler
+	mu     sync.Mutex
+	state  state
+	client string       // the token the client sent, or ""
+	token  string       // the token of the stored session (state live)
+	rec    store.Record // the stored session as read or last written (state live)
+	val    T
+
+	// What the session is to become. owner and remember start as stored; the set flags
+	// say the request chose them, so that a reload after a conflict keeps the choice.
+	owner       string
+	remember    bool
+	setOwner    bool
+	setRemember bool
+
+	fns     []func(*T) error // Update functions since the last save, re-applied on conflict
+	put     bool             // Put since the last save: on conflict, the value wins as it is
+	changed bool             // Put or Update since the last save: the value may differ from rec.Data
+	renew   bool             // a new token must replace the stored one
+	cleared bool             // Destroy: the client's token is to be cleared
+
+	refreshed bool          // written or touched: a remember-me cookie's Max-Age moves
+	spent     time.Duration // time spent on store calls, against Options.StoreTimeout
+
+	loadErr error // the session could not be read, or another request ended it: sticky
+	saveErr error // the last save failed; a later save that succeeds clears it
+	handed  bool  // the failure was returned by Commit or Swap: the handler answers
 
 	started bool // the response has started; commit has run
 	failed  bool // commit failed and the ErrorHandler wrote the response
@@ -52,45 +80,127 @@ func (s *session[T]) Value(key any) any {
 	return s.Context.Value(key)
 }
 
-// load looks up the client's session once. Called with s.mu held.
-func (s *session[T]) load(ctx context.Context) error {
-	if s.err != nil {
-		return s.err
+// failure returns the session failure the middleware reports, or nil.
+func (s *session[T]) failure() error {
+	if s.loadErr != nil {
+		return s.loadErr
 	}
-	if s.loaded {
-		return nil
-	}
-	m := s.m
-	s.client = m.token(s.r)
-	s.rec = store.Record{Persist: m.opts.Persistent}
-	if s.client != "" {
-		rec, found, err := m.store.Load(ctx, s.client)
-		if err != nil {
-			return s.fail(fmt.Errorf("typedsession: load: %w", err))
-		}
-		if found && m.live(rec, m.now()) {
-			if err := m.decode(ctx, rec.Data, &s.val); err != nil {
-				return s.fail(err)
-			}
-			s.token, s.rec, s.found, s.owner = s.client, rec, true, rec.Owner
-		}
-	}
-	s.loaded = true
-	return nil
+	return s.saveErr
 }
 
-// fail records err as the request's session failure, reported by the middleware, and
-// returns it.
-func (s *session[T]) fail(err error) error {
-	if s.err == nil {
-		s.err = err
+// call runs one store operation within what remains of the request's store budget
+// (Options.StoreTimeout), and wraps a failure as ErrUnavailable.
+func (s *session[T]) call(ctx context.Context, op string, f func(ctx context.Context) error) error {
+	if s.m.store == nil {
+		panic("typedsession: a Manager from NewTesting serves only contexts seeded with WithSession")
+	}
+	return s.m.call(ctx, op, &s.spent, f)
+}
+
+// call runs f with a deadline: what remains of the budget Options.StoreTimeout once
+// *spent has been used, and adds the time f took to *spent. A failure of f is an
+// ErrUnavailable that wraps it.
+func (m *Manager[T]) call(ctx context.Context, op string, spent *time.Duration, f func(ctx context.Context) error) error {
+	limit := m.opts.StoreTimeout
+	if limit < 0 {
+		if err := f(ctx); err != nil {
+			return &storeError{op: op, err: err}
+		}
+		return nil
+	}
+	left := limit - *spent
+	if left <= 0 {
+		return &storeError{op: op, err: fmt.Errorf("the request's store budget (Options.StoreTimeout %v) is spent: %w", limit, context.DeadlineExceeded)}
+	}
+	cctx, cancel := context.WithTimeout(ctx, left)
+	start := time.Now()
+	err := f(cctx)
+	*spent += time.Since(start)
+	cancel()
+	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, errors.ErrUnsupported) {
+		return &storeError{op: op, err: err}
 	}
 	return err
 }
 
-// lateError logs err, a change that could not reach the client, and returns it.
-func (s *session[T]) lateError(err error) error {
-	s.m.opts.Logger.Error("typedsession: session change after the response started", "err", err)
+// load looks up the client's session once. Called with s.mu held.
+func (s *session[T]) load(ctx context.Context) error {
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	if s.state != unloaded {
+		return nil
+	}
+	m := s.m
+	s.state, s.remember = none, m.opts.RememberMe
+	s.client = m.token(s.r)
+	if s.client == "" {
+		return nil
+	}
+	var rec store.Record
+	var found bool
+	err := s.call(ctx, "load", func(ctx context.Context) (err error) {
+		rec, found, err = m.store.Load(ctx, s.client)
+		return err
+	})
+	switch {
+	case err != nil:
+		return s.failLoad(err)
+	case !found:
+		return nil
+	case rec.Ended != store.NotEnded:
+		// A request the client sent before it got the token that replaced this one.
+		s.state = ended
+		return s.failLoad(&endedError{reason: "its token was " + rec.Ended.String() + " moments ago"})
+	case !m.live(rec, m.now()):
+		return nil
+	}
+	if err := m.decode(ctx, rec.Data, &s.val); err != nil {
+		return s.failLoad(err)
+	}
+	s.state, s.token, s.rec = live, s.client, rec
+	s.owner, s.remember = rec.Owner, rec.RememberMe
+	return nil
+}
+
+// decode decodes data into *v, which must hold the zero T, applying
+// Options.OnDecodeError when it fails; *v is then the zero T again.
+func (m *Manager[T]) decode(ctx context.Context, data []byte, v *T) error {
+	err := m.opts.Codec.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	var zero T
+	*v = zero
+	if m.opts.OnDecodeError != nil {
+		if herr := m.opts.OnDecodeError(ctx, err); herr != nil {
+			return fmt.Errorf("typedsession: decode: %w", herr)
+		}
+		return nil
+	}
+	m.opts.Logger.WarnContext(ctx, "typedsession: stored session no longer decodes; starting a fresh one", "err", err)
+	return nil
+}
+
+// apply runs fn on a copy of the value and keeps the result, for re-application after
+// a conflict unless a Put since the last save makes the value win whole. Called with
+// s.mu held.
+func (s *session[T]) apply(fn func(*T) error) error {
+	v := s.val
+	if err := fn(&v); err != nil {
+		return err
+	}
+	s.val, s.changed = v, true
+	if !s.put {
+		s.fns = append(s.fns, fn)
+	}
+	return nil
+}
+
+// failLoad records err as a failure to read the session, which the request cannot
+// recover from, and returns it.
+func (s *session[T]) failLoad(err error) error {
+	s.loadErr = err
 	return err
 }
 
@@ -100,145 +210,352 @@ func (s *session[T]) late(ctx context.Context) error {
 	if !s.started {
 		return nil
 	}
-	return s.save(ctx, true)
+	err := s.save(ctx, true)
+	if err != nil {
+		s.m.opts.Logger.ErrorContext(ctx, "typedsession: session change after the response started", "err", err)
+	}
+	return err
 }
 
-// save writes a changed session: creates it, renews it, or updates it with the
-// version it was read at, re-applying the request's Update functions after a conflict.
-// With late set (the response has started), a change that needs a new token on the
-// client is not made, and is reported. Called with s.mu held.
+// commitNow saves the session for Commit and Swap, and hands a failure to the handler.
+// Called with s.mu held.
+func (s *session[T]) commitNow(ctx context.Context) error {
+	err := s.save(ctx, s.started)
+	if err != nil {
+		s.handed = true
+	}
+	return err
+}
+
+// save writes what the request changed: it creates, renews or updates the session (or
+// touches it when nothing changed), re-applying the request's Update functions after a
+// conflict. With late set (the response has started), a change that needs a new token
+// on the client is not made, and save returns ErrResponseStarted. A failure is also
+// kept for the middleware to report. Called with s.mu held.
 func (s *session[T]) save(ctx context.Context, late bool) error {
+	var err error
+	switch {
+	case s.seeded:
+		s.settle()
+		return nil
+	case s.state == none:
+		err = s.create(ctx, late)
+	case s.state == live:
+		err = s.update(ctx, late)
+	default: // unloaded: nothing to save; ended: loadErr says why
+		return s.loadErr
+	}
+	if err != nil && !errors.Is(err, ErrResponseStarted) {
+		if s.loadErr == nil {
+			s.saveErr = err
+		}
+		return err
+	}
+	s.saveErr = nil
+	return err
+}
+
+// creates reports whether a session without a stored one has changes that make one: a
+// value that does not encode as the zero T, an owner, or a RememberMe other than the
+// default. Called with s.mu held.
+func (s *session[T]) creates() bool {
+	if s.state != none {
+		return false
+	}
+	if s.owner != "" || s.remember != s.m.opts.RememberMe {
+		return true
+	}
+	if !s.changed {
+		return false
+	}
+	data, err := s.m.opts.Codec.Marshal(&s.val)
+	return err != nil || s.m.zeroData() == nil || !bytes.Equal(data, s.m.zeroData())
+}
+
+// create stores a new session if the request made one. Called with s.mu held.
+func (s *session[T]) create(ctx context.Context, late bool) error {
 	m := s.m
-	if !s.dirty && !s.renew {
+	if !s.creates() {
+		s.settle()
 		return nil
 	}
-	if late && (!s.found || s.renew) {
-		return s.lateError(ErrResponseStarted)
+	if late {
+		return ErrResponseStarted
+	}
+	data, err := m.opts.Codec.Marshal(&s.val)
+	if err != nil {
+		return fmt.Errorf("typedsession: encode: %w", err)
 	}
 	now := m.now()
-	for attempt := 0; ; attempt++ {
-		data, err := m.opts.Codec.Marshal(&s.val)
-		if err != nil {
-			return s.fail(fmt.Errorf("typedsession: encode: %w", err))
-		}
-		rec := s.rec
-		rec.Data = data
-		var token string
-		if s.found {
-			// Update the stored session, only if it is still the one this request read.
-			// A renewal ends it that way (its expiry set to now), so that a session
-			// destroyed or changed meanwhile is not copied to a new token.
-			rec.Version = s.rec.Version + 1
-			if rec.Expiry = m.expiry(rec.Created, now); s.renew {
-				rec.Expiry = now
-			}
-			token, err = m.store.Save(ctx, s.token, s.rec.Version, rec)
-			if errors.Is(err, ErrConflict) && attempt < m.opts.MaxRetries {
-				// Wait first, then reload and save at once: a wait between the read and
-				// the write would only widen the window for the next conflict.
-				if err := backoff(ctx, attempt); err != nil {
-					return s.fail(fmt.Errorf("typedsession: save: %w", err))
-				}
-				if err := s.reload(ctx); err != nil {
-					return err
-				}
-				if !s.found {
-					// Destroyed by another request: logout sticks, this change is dropped.
-					m.opts.Logger.InfoContext(ctx, "typedsession: session ended by another request; change dropped")
-					s.clear()
-					return nil
-				}
-				continue
-			}
-		}
-		if err == nil && (!s.found || s.renew) {
-			// A new session, or the renewed one under a new token.
-			if !s.found {
-				rec.Created = now
-			}
-			rec.Owner, rec.Version, rec.Expiry = s.owner, 1, m.expiry(rec.Created, now)
-			token, err = m.store.Save(ctx, "", 0, rec)
-		}
-		if err != nil {
-			return s.fail(fmt.Errorf("typedsession: save: %w", err))
-		}
-		if late && token != s.token {
-			return s.lateError(ErrResponseStarted)
-		}
-		s.token, s.rec, s.found = token, rec, true
-		s.dirty, s.renew, s.fns, s.replaced, s.refreshed = false, false, nil, false, true
-		return nil
+	rec := store.Record{
+		Data:       data,
+		Created:    now,
+		Active:     now,
+		Expiry:     m.expiry(now, now),
+		Version:    1,
+		Owner:      s.owner,
+		RememberMe: s.remember,
 	}
+	var token string
+	err = s.call(ctx, "create", func(ctx context.Context) (err error) {
+		token, err = m.store.Save(ctx, "", 0, rec)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.state, s.token, s.rec, s.refreshed = live, token, rec, true
+	s.settle()
+	return nil
+}
+
+// update writes the changes to the stored session, or touches it when there are none.
+// On a conflict it reloads the session, re-applies the request's changes and tries
+// again, up to Options.MaxRetries times. Called with s.mu held.
+func (s *session[T]) update(ctx context.Context, late bool) error {
+	m := s.m
+	for attempt := 0; ; attempt++ {
+		data := s.rec.Data
+		if s.changed {
+			var err error
+			if data, err = m.opts.Codec.Marshal(&s.val); err != nil {
+				return fmt.Errorf("typedsession: encode: %w", err)
+			}
+		}
+		metaChanged := s.owner != s.rec.Owner || s.remember != s.rec.RememberMe
+		if !s.renew && !metaChanged && !s.put && bytes.Equal(data, s.rec.Data) {
+			s.settle()
+			if late {
+				return nil
+			}
+			return s.touch(ctx)
+		}
+		var err error
+		if s.renew {
+			err = s.replace(ctx, data, late)
+		} else {
+			err = s.write(ctx, data, late)
+		}
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		if attempt >= m.opts.MaxRetries {
+			return fmt.Errorf("typedsession: save: %d attempts: %w", attempt+1, err)
+		}
+		// Wait first, then reload and save at once: a wait between the read and the
+		// write would only widen the window for the next conflict.
+		if err := s.backoff(ctx, attempt); err != nil {
+			return err
+		}
+		if err := s.reload(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// next returns the stored session with the request's changes and data, written now.
+func (s *session[T]) next(data []byte, now time.Time) store.Record {
+	rec := s.rec
+	rec.Data, rec.Owner, rec.RememberMe = data, s.owner, s.remember
+	rec.Active, rec.Expiry = now, s.m.expiry(rec.Created, now)
+	rec.Version = s.rec.Version + 1
+	return rec
+}
+
+// write updates the stored session in place, if it is still at the version that was
+// read. Called with s.mu held.
+func (s *session[T]) write(ctx context.Context, data []byte, late bool) error {
+	m := s.m
+	rec := s.next(data, m.now())
+	var token string
+	err := s.call(ctx, "save", func(ctx context.Context) (err error) {
+		token, err = m.store.Save(ctx, s.token, s.rec.Version, rec)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if late && token != s.token {
+		// The store keeps the session in the token (a sealed cookie): the new one
+		// cannot reach the client.
+		return ErrResponseStarted
+	}
+	s.token, s.rec, s.refreshed = token, rec, true
+	s.settle()
+	return nil
+}
+
+// replace moves the session to a new token: it ends the stored session with a
+// compare-and-swap on the version that was read, leaving a marker, and only then
+// creates the session anew, so that a session another request changed, renewed or
+// destroyed meanwhile is never copied. Called with s.mu held.
+func (s *session[T]) replace(ctx context.Context, data []byte, late bool) error {
+	m := s.m
+	if late {
+		return ErrResponseStarted
+	}
+	if err := s.retire(ctx, store.Renewed); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return err
+	}
+	now := m.now()
+	rec := s.next(data, now)
+	rec.Version = 1
+	var token string
+	err := s.call(ctx, "renew", func(ctx context.Context) (err error) {
+		token, err = m.store.Save(ctx, "", 0, rec)
+		return err
+	})
+	if err != nil {
+		// The old token is ended and the new session is not stored: the session is
+		// lost. Nothing will set or clear the client's cookie.
+		s.state = ended
+		return s.failLoad(fmt.Errorf("typedsession: renew: the old token was ended but the new session could not be stored: %w", err))
+	}
+	s.token, s.rec, s.refreshed = token, rec, true
+	s.settle()
+	return nil
+}
+
+// retire ends the stored session, if it is still at the version that was read, with
+// a data-less marker that records why. A store that cannot end sessions (the cookie
+// store) returns an error that wraps errors.ErrUnsupported. Called with s.mu held.
+func (s *session[T]) retire(ctx context.Context, why store.EndReason) error {
+	m := s.m
+	marker := store.Record{
+		Expiry:  m.now().Add(retiredGrace),
+		Version: s.rec.Version + 1,
+		Owner:   s.rec.Owner,
+		Ended:   why,
+	}
+	return s.call(ctx, "end", func(ctx context.Context) error {
+		_, err := m.store.Save(ctx, s.token, s.rec.Version, marker)
+		return err
+	})
+}
+
+// destroy ends the stored session with a Destroyed marker (retrying after a conflict
+// with a change) and clears the request's session. Called with s.mu held.
+func (s *session[T]) destroy(ctx context.Context) error {
+	revoked := true
+	for attempt := 0; s.state == live && !s.seeded; attempt++ {
+		err := s.retire(ctx, store.Destroyed)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, errors.ErrUnsupported) {
+			revoked = false // the client's cookie is the only copy: it must be expired
+			break
+		}
+		if !errors.Is(err, ErrConflict) || attempt >= s.m.opts.MaxRetries {
+			return err
+		}
+		if err := s.backoff(ctx, attempt); err != nil {
+			return err
+		}
+		if err := s.reload(ctx); err != nil {
+			return err
+		}
+	}
+	s.clear()
+	if s.started && !revoked {
+		return fmt.Errorf("%w (Destroy on a store that cannot revoke tokens)", ErrResponseStarted)
+	}
+	return nil
 }
 
 // reload reads the session again after a conflict and re-applies the request's changes
-// to it. Called with s.mu held.
+// to it. A session that is gone, expired or a marker meanwhile was ended by another
+// request: this request is its loser. Called with s.mu held.
 func (s *session[T]) reload(ctx context.Context) error {
 	m := s.m
-	rec, found, err := m.store.Load(ctx, s.token)
+	var rec store.Record
+	var found bool
+	err := s.call(ctx, "reload", func(ctx context.Context) (err error) {
+		rec, found, err = m.store.Load(ctx, s.token)
+		return err
+	})
 	if err != nil {
-		return s.fail(fmt.Errorf("typedsession: reload after conflict: %w", err))
+		return err
 	}
 	if !found || !m.live(rec, m.now()) {
-		s.found = false
-		return nil
+		why := "it is gone"
+		if found && rec.Ended != store.NotEnded {
+			why = "it was " + rec.Ended.String()
+		}
+		s.state = ended
+		return s.failLoad(&endedError{reason: why + " while this request changed it"})
 	}
-	if !s.replaced {
+	if !s.put {
 		var zero T
 		s.val = zero
 		if err := m.decode(ctx, rec.Data, &s.val); err != nil {
-			return s.fail(err)
+			return err
 		}
 		for _, fn := range s.fns {
 			if err := fn(&s.val); err != nil {
-				return s.fail(fmt.Errorf("typedsession: re-applying Update after a conflict: %w", err))
+				return fmt.Errorf("typedsession: re-applying Update after a conflict: %w", err)
 			}
 		}
 	}
-	rec.Persist = s.rec.Persist // this request's RememberMe wins
+	if !s.setOwner {
+		s.owner = rec.Owner
+	}
+	if !s.setRemember {
+		s.remember = rec.RememberMe
+	}
 	s.rec = rec
 	return nil
+}
+
+// settle marks the request's changes as saved (or as nothing to save). Called with
+// s.mu held.
+func (s *session[T]) settle() {
+	s.fns, s.put, s.changed, s.renew = nil, false, false, false
 }
 
 // clear makes the request's session a new, empty one whose client token is to be
 // cleared. Called with s.mu held.
 func (s *session[T]) clear() {
 	var zero T
-	s.token, s.found, s.val, s.fns, s.replaced, s.dirty, s.renew = "", false, zero, nil, false, false, false
-	s.rec, s.owner = store.Record{Persist: s.m.opts.Persistent}, ""
-	s.destroyed = true
+	s.state, s.token, s.val, s.rec = none, "", zero, store.Record{}
+	s.owner, s.remember, s.setOwner, s.setRemember = "", s.m.opts.RememberMe, false, false
+	s.fns, s.put, s.changed, s.renew = nil, false, false, false
+	s.cleared = true
 }
 
 // backoff waits a random time that grows with attempt, so that requests racing on one
-// session spread out.
-func backoff(ctx context.Context, attempt int) error {
+// session spread out. The wait counts against the request's store budget.
+func (s *session[T]) backoff(ctx context.Context, attempt int) error {
 	d := rand.N(time.Millisecond << min(attempt, 8)) // up to 256ms
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.call(ctx, "back off after a conflict", func(ctx context.Context) error {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
 }
 
-// touch extends the idle deadline of an unchanged session, at most once per
-// TouchInterval. Called with s.mu held.
+// touch writes back the last activity (and with an IdleTimeout, the idle deadline) of
+// an unchanged session, at most once per TouchInterval. Called with s.mu held.
 func (s *session[T]) touch(ctx context.Context) error {
 	m := s.m
-	if !s.found || m.opts.IdleTimeout == 0 {
-		return nil
-	}
-	exp := m.expiry(s.rec.Created, m.now())
-	if exp.Sub(s.rec.Expiry) < m.opts.TouchInterval {
+	now := m.now()
+	if s.state != live || now.Sub(lastActive(s.rec)) < m.opts.TouchInterval {
 		return nil
 	}
 	rec := s.rec
-	rec.Expiry = exp
-	token, err := m.store.Touch(ctx, s.token, rec)
+	rec.Active, rec.Expiry = now, m.expiry(rec.Created, now)
+	var token string
+	err := s.call(ctx, "touch", func(ctx context.Context) (err error) {
+		token, err = m.store.Touch(ctx, s.token, rec)
+		return err
+	})
 	if err != nil {
-		return s.fail(fmt.Errorf("typedsession: touch: %w", err))
+		return err
 	}
 	s.token, s.rec, s.refreshed = token, rec, true
 	return nil

@@ -13,7 +13,11 @@ import (
 // A KV must be safe for concurrent use. Not found is a value, never an error; err is for
 // system failures only, and a system failure is never reported as not found. Expiry is
 // enforced when a record is read: a record at or past its Expiry is not found, whatever
-// the state of any background cleanup. Every method honours ctx cancellation.
+// the state of any background cleanup. Every method honours ctx cancellation and its
+// deadline.
+//
+// A KV stores markers (records whose Ended is set) like any other record; it need not
+// know what they mean, except that an owner's index never lists them (see [OwnerKV]).
 type KV interface {
 	// Get returns the record stored at key, if it exists and has not expired.
 	Get(ctx context.Context, key string) (rec Record, found bool, err error)
@@ -28,9 +32,9 @@ type KV interface {
 	// deleted session back.
 	Update(ctx context.Context, key string, version uint64, rec Record) error
 
-	// Touch sets the Expiry of the live record at key, leaving every other field alone.
-	// Touching a missing or expired key does nothing and is not an error.
-	Touch(ctx context.Context, key string, expiry time.Time) error
+	// Touch sets the Active and Expiry of the live record at key, leaving every other
+	// field alone. Touching a missing or expired key does nothing and is not an error.
+	Touch(ctx context.Context, key string, active, expiry time.Time) error
 
 	// Delete removes the record at key. Deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
@@ -40,21 +44,22 @@ type KV interface {
 // "log out everywhere" needs. It is optional: a KV without it serves sessions as usual,
 // and the owner operations of a Manager over it return errors.ErrUnsupported.
 //
-// The Manager never changes the Owner of a stored record: a session whose owner changes
-// is renewed (a new key is created and the old one deleted), so a KV maintains its index
-// in Create and Delete only, and a record without an Owner costs nothing extra. Expired
-// records are never returned, and stale index entries are cleaned, never returned.
-// Records without an Owner are never listed: Owned("") finds nothing and
-// DeleteOwned("", ...) deletes nothing.
+// The Manager never gives a stored session another Owner: a session whose owner changes
+// is renewed (its record becomes a marker and a new key is created). So an index is
+// kept in Create (a record with an Owner joins it), in Update (a marker leaves it) and
+// in Delete, and a record without an Owner costs nothing extra. Owned and DeleteOwned
+// see only live sessions: expired records and markers are never returned nor counted,
+// and stale index entries are cleaned, never returned. Records without an Owner are
+// never listed: Owned("") finds nothing and DeleteOwned("", ...) deletes nothing.
 type OwnerKV interface {
 	KV
 
-	// Owned returns the live records whose Owner is owner, by key. The Data of the
+	// Owned returns the live sessions whose Owner is owner, by key. The Data of the
 	// returned records may be nil.
 	Owned(ctx context.Context, owner string) (map[string]Record, error)
 
-	// DeleteOwned deletes every record whose Owner is owner, except the one at key except
-	// (when except is not ""), and returns how many it deleted. A record created
+	// DeleteOwned deletes every session whose Owner is owner, except the one at key
+	// except (when except is not ""), and returns how many it deleted. A record created
 	// concurrently may survive; one deleted is never brought back by a late Update.
 	DeleteOwned(ctx context.Context, owner, except string) (int, error)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -68,16 +69,7 @@ func (s KVStore) Touch(ctx context.Context, token string, rec Record) (string, e
 	if !ok {
 		return token, nil
 	}
-	return token, s.KV.Touch(ctx, k, rec.Expiry)
-}
-
-// Delete implements [Store].
-func (s KVStore) Delete(ctx context.Context, token string) error {
-	k, ok := key(token)
-	if !ok {
-		return nil
-	}
-	return s.KV.Delete(ctx, k)
+	return token, s.KV.Touch(ctx, k, rec.Active, rec.Expiry)
 }
 
 func (s KVStore) ownerKV() (OwnerKV, error) {
@@ -122,4 +114,28 @@ func (s KVStore) DeleteOwned(ctx context.Context, owner, except string) (int, er
 		exceptKey = k
 	}
 	return o.DeleteOwned(ctx, owner, exceptKey)
+}
+
+// DeleteID implements [OwnerStore]. It returns errors.ErrUnsupported when the KV is not
+// an [OwnerKV].
+func (s KVStore) DeleteID(ctx context.Context, owner, id string) (bool, error) {
+	if _, err := s.ownerKV(); err != nil {
+		return false, err
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(id)
+	if err != nil || len(raw) != sha256.Size || owner == "" {
+		return false, nil
+	}
+	k := string(raw)
+	// The Owner of the record at a key never changes (a change of owner renews the
+	// session under a new key), so a record found here with this Owner is still the
+	// same session when Delete runs; at worst it has become a marker meanwhile.
+	rec, found, err := s.KV.Get(ctx, k)
+	if err != nil || !found || rec.Owner != owner || rec.Ended != NotEnded {
+		return false, err
+	}
+	if err := s.KV.Delete(ctx, k); err != nil {
+		return false, err
+	}
+	return true, nil
 }

@@ -108,11 +108,12 @@ func newRouter(sessions *typedsession.Manager[Profile]) http.Handler {
 			fail(w, err)
 			return
 		}
-		exp, err := sessions.Expiry(r.Context())
+		info, _, err := sessions.Info(r.Context())
 		if err != nil {
 			fail(w, err)
 			return
 		}
+		exp := info.Expiry
 		data := struct {
 			P            Profile
 			Expiry       time.Time

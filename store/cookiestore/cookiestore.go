@@ -36,7 +36,10 @@ const (
 
 	// recordMin is the length of the smallest encoded Record (the fixed header of
 	// store.Record.AppendBinary and a zero-length Owner).
-	recordMin = 26 + 1
+	recordMin = store.RecordHeaderLen + 1
+	// openMin is the length of the smallest record Load accepts: one of format 1,
+	// which cookies sealed by the first release hold.
+	openMin = store.RecordHeaderLenV1 + 1
 )
 
 const (
@@ -55,8 +58,8 @@ const (
 // changed character is never read as the same value.
 var enc = base64.RawURLEncoding.Strict()
 
-// minValueLen is the length of the shortest value Save can produce.
-var minValueLen = enc.EncodedLen(overhead + recordMin)
+// minValueLen is the length of the shortest value Load accepts.
+var minValueLen = enc.EncodedLen(overhead + openMin)
 
 // Options configure a [Store]. Only Keys is required; the zero value of every other
 // field is its default.
@@ -144,7 +147,7 @@ func New(opts Options) (*Store, error) {
 		now:      opts.Now,
 		nonce:    randNonce,
 	}
-	if s.maxValue < minValueLen {
+	if s.maxValue < enc.EncodedLen(overhead+recordMin) {
 		return nil, fmt.Errorf("cookiestore: a %d-byte cookie name and %d bytes of attributes leave no room for a session", len(name), attr)
 	}
 	if s.now == nil {
@@ -210,7 +213,7 @@ func randNonce(b []byte) { rand.Read(b) } // crypto/rand.Read never returns an e
 
 // MaxData returns the largest Data, in bytes, that a record with an Owner of ownerLen
 // bytes may have and still fit in the cookie (it is negative when nothing fits). With
-// the default options and no Owner it is 2856.
+// the default options and no Owner it is 2848.
 func (s *Store) MaxData(ownerLen int) int {
 	raw := s.maxValue * 3 / 4 // the longest input whose unpadded base64 fits in maxValue
 	return raw - overhead - (recordMin - 1) - uvarintLen(uint64(ownerLen)) - ownerLen
@@ -245,7 +248,7 @@ func (s *Store) open(token string) (rec store.Record, ok bool) {
 	raw, err := enc.DecodeString(token)
 	// The decoder skips '\r' and '\n'; the length check refuses them, so that a value
 	// has exactly one spelling.
-	if err != nil || enc.EncodedLen(len(raw)) != len(token) || len(raw) < overhead+recordMin || raw[0] != format {
+	if err != nil || enc.EncodedLen(len(raw)) != len(token) || len(raw) < overhead+openMin || raw[0] != format {
 		return rec, false
 	}
 	id := binary.BigEndian.Uint32(raw[1:])
@@ -267,7 +270,10 @@ func (s *Store) open(token string) (rec store.Record, ok bool) {
 }
 
 // Save seals rec with the first key of the ring and returns the new cookie value; token
-// and version are not used. A cookie store is last-writer-wins: it cannot know whether
+// and version are not used. Saving a marker (rec.Ended set: the Manager ending the
+// session) returns an error that wraps errors.ErrUnsupported: there is nothing to end on
+// the server, and a copy of the cookie stays valid until its sealed expiry (see
+// Options.Verify). The Manager then expires the client's cookie. A cookie store is last-writer-wins: it cannot know whether
 // the client's cookie changed since it was read, so Save never reports a conflict, and
 // of two concurrent requests that change one session, the response that reaches the
 // browser last wins.
@@ -276,6 +282,9 @@ func (s *Store) open(token string) (rec store.Record, ok bool) {
 // Save returns an error that wraps [typedsession.ErrTooLarge] and the client keeps its
 // previous cookie. A record without an Expiry is an error: a sealed cookie must expire.
 func (s *Store) Save(ctx context.Context, token string, version uint64, rec store.Record) (string, error) {
+	if rec.Ended != store.NotEnded {
+		return "", errEnd
+	}
 	return s.seal(rec)
 }
 
@@ -285,14 +294,7 @@ func (s *Store) Touch(ctx context.Context, token string, rec store.Record) (stri
 	return s.seal(rec)
 }
 
-// Delete returns an error that wraps errors.ErrUnsupported: there is nothing to delete
-// on the server, and a copy of the cookie stays valid until its sealed expiry (see
-// Options.Verify). The Manager then expires the client's cookie.
-func (s *Store) Delete(ctx context.Context, token string) error {
-	return errDelete
-}
-
-var errDelete = fmt.Errorf("cookiestore: a sealed cookie cannot be revoked on the server: %w", errors.ErrUnsupported)
+var errEnd = fmt.Errorf("cookiestore: a sealed cookie cannot be revoked on the server: %w", errors.ErrUnsupported)
 
 // maxPooled is the largest buffer kept for reuse; larger ones are never made, as Save
 // refuses a cookie over CookieLimit before it builds one.
@@ -302,7 +304,7 @@ func (s *Store) seal(rec store.Record) (string, error) {
 	if rec.Expiry.IsZero() {
 		return "", errors.New("cookiestore: the record has no Expiry; a sealed cookie must expire")
 	}
-	ptLen := recordMin - 1 + uvarintLen(uint64(len(rec.Owner))) + len(rec.Owner) + len(rec.Data)
+	ptLen := rec.EncodedLen()
 	rawLen := headerLen + ptLen + tagLen
 	n := enc.EncodedLen(rawLen)
 	if n > s.maxValue {

@@ -191,19 +191,20 @@ func TestSaveIgnoresVersion(t *testing.T) {
 	}
 }
 
-func TestDelete(t *testing.T) {
+func TestEndUnsupported(t *testing.T) {
 	t.Parallel()
 	now := t0
 	s := newStore(t, &now, cookiestore.Options{Keys: [][]byte{newKey(t)}})
 	tok := mustSave(t, s, sampleRecord())
-	for _, token := range []string{tok, "", "garbage"} {
-		if err := s.Delete(t.Context(), token); !errors.Is(err, errors.ErrUnsupported) {
-			t.Errorf("Delete(%.10q) = %v, want an error wrapping errors.ErrUnsupported", token, err)
+	for _, why := range []store.EndReason{store.Renewed, store.Destroyed} {
+		marker := store.Record{Expiry: now.Add(time.Minute), Version: 2, Ended: why}
+		if got, err := s.Save(t.Context(), tok, 1, marker); !errors.Is(err, errors.ErrUnsupported) || got != "" {
+			t.Errorf("Save(a %v marker) = %.10q, %v; want an error wrapping errors.ErrUnsupported", why, got, err)
 		}
 	}
 	// There is no server state: the value still opens (documented).
 	if _, found, _ := s.Load(t.Context(), tok); !found {
-		t.Error("Load() after Delete: not found; a cookie store cannot revoke, and the docs say so")
+		t.Error("Load() after ending the session: not found; a cookie store cannot revoke, and the docs say so")
 	}
 }
 

@@ -32,9 +32,9 @@
 // client that keeps the cookie longer gains nothing. A value that does not open is "no
 // session", never an error and never a panic.
 //
-// The envelope adds 33 bytes (format, key id, nonce, tag) and the record 27 more, before
+// The envelope adds 33 bytes (format, key id, nonce, tag) and the record 35 more, before
 // base64's 4/3. The canonical Profile of the project's benchmark (441 bytes as JSON)
-// makes a 668-byte cookie value with the JSON codec; gorilla/sessions' CookieStore (hash
+// makes a 679-byte cookie value with the JSON codec; gorilla/sessions' CookieStore (hash
 // and block key, the Profile gob-encoded in session.Values) makes 984 bytes of the same.
 //
 // # Keys and rotation
@@ -78,7 +78,7 @@
 // is sent and the client's previous cookie stays valid. Nothing is ever truncated.
 //
 // With the default options (cookie name "session", 200 bytes for attributes), the
-// largest session that fits is 2856 bytes of encoded data (the Codec's output), less the
+// largest session that fits is 2848 bytes of encoded data (the Codec's output), less the
 // length of the Owner if there is one (and one byte more for an Owner of 128 bytes or
 // more); [Store.MaxData] computes it for other options. For more, use a server-side
 // store.

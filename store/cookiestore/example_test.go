@@ -41,7 +41,7 @@ func Example() {
 	// Output:
 	// {"Name":"Ada"} true <nil>
 	// false <nil>
-	// 2856 bytes
+	// 2848 bytes
 }
 
 // To rotate keys, put the new key first; cookies sealed with the old key still open and

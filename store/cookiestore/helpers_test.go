@@ -11,6 +11,7 @@ import (
 	"github.com/seed96b21533/typedsession/store"
 
 	"github.com/seed96b21533/typedsession/store/cookiestore"
+	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
 // Item and Profile are the canonical payload of the benchmark workload.
@@ -58,12 +59,12 @@ func newStore(tb testing.TB, now *time.Time, opts cookiestore.Options) *cookiest
 
 func sampleRecord() store.Record {
 	return store.Record{
-		Data:    []byte(`{"UserID":42,"Name":"Napoleon"}`),
-		Expiry:  t0.Add(time.Hour),
-		Created: t0.Add(-time.Minute),
-		Version: 7,
-		Owner:   "user-42",
-		Persist: true,
+		Data:       []byte(`{"UserID":42,"Name":"Napoleon"}`),
+		Expiry:     t0.Add(time.Hour),
+		Created:    t0.Add(-time.Minute),
+		Version:    7,
+		Owner:      "user-42",
+		RememberMe: true,
 	}
 }
 
@@ -76,7 +77,4 @@ func mustSave(tb testing.TB, s *cookiestore.Store, rec store.Record) string {
 	return tok
 }
 
-func sameRecord(a, b store.Record) bool {
-	return bytes.Equal(a.Data, b.Data) && a.Expiry.Equal(b.Expiry) && a.Created.Equal(b.Created) &&
-		a.Version == b.Version && a.Owner == b.Owner && a.Persist == b.Persist
-}
+func sameRecord(a, b store.Record) bool { return storetest.Diff(a, b) == "" }

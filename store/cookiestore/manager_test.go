@@ -43,7 +43,7 @@ func TestManagerTooLarge(t *testing.T) {
 	m, err := typedsession.New[string](st, typedsession.Options{
 		Domain:     "sub.example-application.com",
 		Path:       "/account/settings",
-		Persistent: true,
+		RememberMe: true,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			mu.Lock()
 			handled = append(handled, err)

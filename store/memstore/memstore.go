@@ -219,9 +219,9 @@ func (k *kv) Create(ctx context.Context, key string, rec store.Record) error {
 	if old != nil {
 		// An expired record is replaced: the reservation was not needed.
 		k.count.Add(-1)
-		k.unindex(old.rec.Owner, key)
+		k.unindex(indexOwner(&old.rec), key)
 	}
-	k.index(rec.Owner, key)
+	k.index(indexOwner(&rec), key)
 	sh.mu.Unlock()
 	return nil
 }
@@ -243,17 +243,17 @@ func (k *kv) Update(ctx context.Context, key string, version uint64, rec store.R
 	if e.rec.Version != version {
 		return errVersion
 	}
-	if e.rec.Owner != rec.Owner {
-		// The Manager never does this, but the index stays right if someone does.
-		k.unindex(e.rec.Owner, key)
-		k.index(rec.Owner, key)
+	if indexOwner(&e.rec) != indexOwner(&rec) {
+		// A session becoming a marker leaves its owner's index.
+		k.unindex(indexOwner(&e.rec), key)
+		k.index(indexOwner(&rec), key)
 	}
 	e.rec = rec
 	return nil
 }
 
 // Touch implements [store.KV].
-func (k *kv) Touch(ctx context.Context, key string, expiry time.Time) error {
+func (k *kv) Touch(ctx context.Context, key string, active, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (k *kv) Touch(ctx context.Context, key string, expiry time.Time) error {
 	sh := k.shard(key)
 	sh.mu.Lock()
 	if e := sh.m[key]; e != nil && live(&e.rec, now) {
-		e.rec.Expiry = expiry
+		e.rec.Active, e.rec.Expiry = active, expiry
 	}
 	sh.mu.Unlock()
 	return nil
@@ -288,8 +288,17 @@ func (k *kv) removeLocked(sh *shard, key string) (store.Record, bool) {
 	}
 	delete(sh.m, key)
 	k.count.Add(-1)
-	k.unindex(e.rec.Owner, key)
+	k.unindex(indexOwner(&e.rec), key)
 	return e.rec, true
+}
+
+// indexOwner returns the owner under whose index rec belongs: its Owner, or "" (no
+// index) for a marker.
+func indexOwner(rec *store.Record) string {
+	if rec.Ended != store.NotEnded {
+		return ""
+	}
+	return rec.Owner
 }
 
 func (k *kv) index(owner, key string) {
@@ -348,7 +357,7 @@ func (k *kv) Owned(ctx context.Context, owner string) (map[string]store.Record, 
 	for _, key := range keys {
 		sh := k.shard(key)
 		sh.mu.RLock()
-		if e := sh.m[key]; e != nil && e.rec.Owner == owner && live(&e.rec, now) {
+		if e := sh.m[key]; e != nil && indexOwner(&e.rec) == owner && live(&e.rec, now) {
 			rec := e.rec
 			rec.Data = clone(rec.Data)
 			out[key] = rec
@@ -373,7 +382,7 @@ func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error)
 		}
 		sh := k.shard(key)
 		sh.mu.Lock()
-		if e := sh.m[key]; e != nil && e.rec.Owner == owner {
+		if e := sh.m[key]; e != nil && indexOwner(&e.rec) == owner {
 			if rec, _ := k.removeLocked(sh, key); live(&rec, now) {
 				n++
 			}

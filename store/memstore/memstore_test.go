@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -304,7 +309,7 @@ func TestConcurrentMixed(t *testing.T) {
 				k = mine[i/2]
 				s.KV.Get(ctx, k)
 				s.KV.Update(ctx, k, 1, r)
-				s.KV.Touch(ctx, k, time.Now().Add(time.Hour))
+				s.KV.Touch(ctx, k, time.Now(), time.Now().Add(time.Hour))
 				if i%7 == 0 {
 					s.KV.Delete(ctx, k)
 				}
@@ -343,38 +348,61 @@ func TestConcurrentMixed(t *testing.T) {
 	}
 }
 
+// A Manager over a memstore, serving a cart; the Store bounds the sessions it keeps and
+// sweeps the expired ones every minute.
 func Example() {
-	ctx := context.Background()
 	st, err := memstore.New(memstore.Options{MaxSessions: 10_000})
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	defer st.Close()
 	st.StartCleanup(time.Minute)
+	defer st.Close()
 
-	// The Manager does this; here the Store is used directly.
-	token, err := st.Save(ctx, "", 0, store.Record{
-		Data:    []byte(`{"Name":"Ada"}`),
-		Expiry:  time.Now().Add(time.Hour),
-		Version: 1,
-	})
+	type Cart struct{ Items []string }
+	sessions, err := typedsession.New[Cart](st, typedsession.Options{})
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	rec, found, err := st.Load(ctx, token)
-	fmt.Println(string(rec.Data), found, err)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /cart", func(w http.ResponseWriter, r *http.Request) {
+		err := sessions.Update(r.Context(), func(c *Cart) error {
+			c.Items = append(c.Items, r.FormValue("item"))
+			return nil
+		})
+		if err != nil {
+			return // the middleware answers with Options.ErrorHandler
+		}
+	})
+	mux.HandleFunc("GET /cart", func(w http.ResponseWriter, r *http.Request) {
+		c, err := sessions.Get(r.Context())
+		if err != nil {
+			return
+		}
+		fmt.Fprint(w, c.Items)
+	})
 
-	// A write at a stale version loses.
-	_, err = st.Save(ctx, token, 0, store.Record{Data: []byte(`{}`), Expiry: time.Now().Add(time.Hour), Version: 1})
-	fmt.Println(errors.Is(err, typedsession.ErrConflict))
-
-	st.Delete(ctx, token)
-	_, found, _ = st.Load(ctx, token)
-	fmt.Println(found)
+	srv := httptest.NewTLSServer(sessions.Handler(mux))
+	defer srv.Close()
+	client := srv.Client()
+	client.Jar, _ = cookiejar.New(nil)
+	for _, item := range []string{"book", "pen"} {
+		resp, err := client.Post(srv.URL+"/cart?item="+item, "", nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := client.Get(srv.URL + "/cart")
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(string(body))
+	fmt.Println("sessions stored:", st.Len())
 	// Output:
-	// {"Name":"Ada"} true <nil>
-	// true
-	// false
+	// [book pen]
+	// sessions stored: 1
 }
 
 func ExampleOptions_now() {

@@ -25,17 +25,25 @@
 //		data    bytea       NOT NULL,
 //		expiry  timestamptz NOT NULL,
 //		created timestamptz NOT NULL,
+//		active  timestamptz,
 //		version bigint      NOT NULL,
 //		owner   text,
-//		persist boolean     NOT NULL DEFAULT false
+//		persist boolean     NOT NULL DEFAULT false,
+//		ended   smallint    NOT NULL DEFAULT 0
 //	);
+//	ALTER TABLE "sessions" ADD COLUMN IF NOT EXISTS active timestamptz;
+//	ALTER TABLE "sessions" ADD COLUMN IF NOT EXISTS ended smallint NOT NULL DEFAULT 0;
 //	CREATE INDEX IF NOT EXISTS "sessions_expiry_idx" ON "sessions" (expiry);
 //	CREATE INDEX IF NOT EXISTS "sessions_owner_idx" ON "sessions" (owner) WHERE owner IS NOT NULL;
 //
 // Options.Table names another table, schema-qualified if you like
 // ("auth.sessions"); names are quoted, so they are case-sensitive. data holds
 // the session as the Manager's Codec encoded it (JSON by default, readable
-// with convert_from(data, 'UTF8')). version is the Record's Version (a uint64
+// with convert_from(data, 'UTF8')). active is when the session was last used
+// (NULL in rows written before the column existed); persist is RememberMe;
+// ended marks a row left, without data, under a renewed (1) or destroyed (2)
+// session's key for a minute, so that a late request bearing the old token is
+// recognised. version is the Record's Version (a uint64
 // stored bit for bit in a bigint). Times are kept to the microsecond; the
 // Manager makes them whole milliseconds.
 //

@@ -85,10 +85,14 @@ func ExampleSchema() {
 	// 	data    bytea       NOT NULL,
 	// 	expiry  timestamptz NOT NULL,
 	// 	created timestamptz NOT NULL,
+	// 	active  timestamptz,
 	// 	version bigint      NOT NULL,
 	// 	owner   text,
-	// 	persist boolean     NOT NULL DEFAULT false
+	// 	persist boolean     NOT NULL DEFAULT false,
+	// 	ended   smallint    NOT NULL DEFAULT 0
 	// );
+	// ALTER TABLE "auth"."sessions" ADD COLUMN IF NOT EXISTS active timestamptz;
+	// ALTER TABLE "auth"."sessions" ADD COLUMN IF NOT EXISTS ended smallint NOT NULL DEFAULT 0;
 	// CREATE INDEX IF NOT EXISTS "sessions_expiry_idx" ON "auth"."sessions" (expiry);
 	// CREATE INDEX IF NOT EXISTS "sessions_owner_idx" ON "auth"."sessions" (owner) WHERE owner IS NOT NULL;
 }

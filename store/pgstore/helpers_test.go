@@ -1,7 +1,6 @@
 package pgstore_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -113,10 +112,7 @@ func record(data string, version uint64, ttl time.Duration) store.Record {
 }
 
 // sameRecord reports whether a and b hold the same fields.
-func sameRecord(a, b store.Record) bool {
-	return bytes.Equal(a.Data, b.Data) && a.Expiry.Equal(b.Expiry) && a.Created.Equal(b.Created) &&
-		a.Version == b.Version && a.Owner == b.Owner && a.Persist == b.Persist
-}
+func sameRecord(a, b store.Record) bool { return storetest.Diff(a, b) == "" }
 
 // countRows returns the rows of table, and those of them expired.
 func countRows(t testing.TB, db pgstore.DB, table string) (all, expired int64) {

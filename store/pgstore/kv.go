@@ -32,37 +32,39 @@ type kv struct {
 
 func newKV(db DB, table string, ident pgx.Identifier, batch int) *kv {
 	t := ident.Sanitize()
-	const cols = "key, data, expiry, created, version, owner, persist"
+	const cols = "key, data, expiry, created, active, version, owner, persist, ended"
 	return &kv{
 		db:    db,
 		table: table,
 		batch: batch,
 
-		get: `SELECT data, expiry, created, version, coalesce(owner, ''), persist FROM ` + t +
+		get: `SELECT data, expiry, created, active, version, coalesce(owner, ''), persist, ended FROM ` + t +
 			` WHERE key = $1 AND expiry > $2`,
 
 		// An expired row left at the key may be replaced; a live one never is.
 		create: `INSERT INTO ` + t + ` AS s (` + cols + `)` +
-			` VALUES ($1, $2, $3, $4, $5, nullif($6::text, ''), $7)` +
+			` VALUES ($1, $2, $3, $4, $5, $6, nullif($7::text, ''), $8, $9)` +
 			` ON CONFLICT (key) DO UPDATE SET data = excluded.data, expiry = excluded.expiry,` +
-			` created = excluded.created, version = excluded.version, owner = excluded.owner,` +
-			` persist = excluded.persist WHERE s.expiry <= $8`,
+			` created = excluded.created, active = excluded.active, version = excluded.version,` +
+			` owner = excluded.owner, persist = excluded.persist, ended = excluded.ended` +
+			` WHERE s.expiry <= $10`,
 
-		update: `UPDATE ` + t + ` SET data = $3, expiry = $4, created = $5, version = $6,` +
-			` owner = nullif($7::text, ''), persist = $8` +
-			` WHERE key = $1 AND version = $2 AND expiry > $9`,
+		update: `UPDATE ` + t + ` SET data = $3, expiry = $4, created = $5, active = $6, version = $7,` +
+			` owner = nullif($8::text, ''), persist = $9, ended = $10` +
+			` WHERE key = $1 AND version = $2 AND expiry > $11`,
 
-		touch: `UPDATE ` + t + ` SET expiry = $2 WHERE key = $1 AND expiry > $3`,
+		touch: `UPDATE ` + t + ` SET active = $2, expiry = $3 WHERE key = $1 AND expiry > $4`,
 
 		del: `DELETE FROM ` + t + ` WHERE key = $1`,
 
-		owned: `SELECT key, expiry, created, version, persist FROM ` + t +
-			` WHERE owner = $1 AND expiry > $2`,
+		owned: `SELECT key, expiry, created, active, version, persist FROM ` + t +
+			` WHERE owner = $1 AND ended = 0 AND expiry > $2`,
 
-		// Expired rows of the owner go too, but only live ones are counted.
-		deleteOwned: `WITH d AS (DELETE FROM ` + t + ` WHERE owner = $1 RETURNING expiry)` +
+		// Expired rows of the owner go too, but only live ones are counted. Markers
+		// stay: they are no sessions, and expire on their own.
+		deleteOwned: `WITH d AS (DELETE FROM ` + t + ` WHERE owner = $1 AND ended = 0 RETURNING expiry)` +
 			` SELECT count(*) FROM d WHERE expiry > $2`,
-		deleteOwnedExcept: `WITH d AS (DELETE FROM ` + t + ` WHERE owner = $1 AND key <> $3 RETURNING expiry)` +
+		deleteOwnedExcept: `WITH d AS (DELETE FROM ` + t + ` WHERE owner = $1 AND ended = 0 AND key <> $3 RETURNING expiry)` +
 			` SELECT count(*) FROM d WHERE expiry > $2`,
 
 		deleteExpired: `DELETE FROM ` + t + ` WHERE key IN (SELECT key FROM ` + t +
@@ -77,17 +79,22 @@ func newKV(db DB, table string, ident pgx.Identifier, batch int) *kv {
 func (k *kv) Get(ctx context.Context, key string) (store.Record, bool, error) {
 	var (
 		rec     store.Record
+		active  *time.Time
 		version int64
+		ended   int16
 	)
 	err := k.db.QueryRow(ctx, k.get, []byte(key), time.Now()).
-		Scan(&rec.Data, &rec.Expiry, &rec.Created, &version, &rec.Owner, &rec.Persist)
+		Scan(&rec.Data, &rec.Expiry, &rec.Created, &active, &version, &rec.Owner, &rec.RememberMe, &ended)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Record{}, false, nil
 	}
 	if err != nil {
 		return store.Record{}, false, fmt.Errorf("pgstore: get: %w", err)
 	}
-	rec.Version = uint64(version)
+	rec.Version, rec.Ended = uint64(version), store.EndReason(ended)
+	if active != nil {
+		rec.Active = *active
+	}
 	return rec, true, nil
 }
 
@@ -95,7 +102,7 @@ func (k *kv) Get(ctx context.Context, key string) (store.Record, bool, error) {
 // key only if that row has expired.
 func (k *kv) Create(ctx context.Context, key string, rec store.Record) error {
 	tag, err := k.db.Exec(ctx, k.create, []byte(key), data(rec.Data), rec.Expiry, rec.Created,
-		int64(rec.Version), rec.Owner, rec.Persist, time.Now())
+		nullTime(rec.Active), int64(rec.Version), rec.Owner, rec.RememberMe, int16(rec.Ended), time.Now())
 	if err != nil {
 		return fmt.Errorf("pgstore: create: %w", err)
 	}
@@ -109,7 +116,7 @@ func (k *kv) Create(ctx context.Context, key string, rec store.Record) error {
 // version and on the row being live.
 func (k *kv) Update(ctx context.Context, key string, version uint64, rec store.Record) error {
 	tag, err := k.db.Exec(ctx, k.update, []byte(key), int64(version), data(rec.Data), rec.Expiry,
-		rec.Created, int64(rec.Version), rec.Owner, rec.Persist, time.Now())
+		rec.Created, nullTime(rec.Active), int64(rec.Version), rec.Owner, rec.RememberMe, int16(rec.Ended), time.Now())
 	if err != nil {
 		return fmt.Errorf("pgstore: update: %w", err)
 	}
@@ -120,8 +127,8 @@ func (k *kv) Update(ctx context.Context, key string, version uint64, rec store.R
 }
 
 // Touch implements [store.KV].
-func (k *kv) Touch(ctx context.Context, key string, expiry time.Time) error {
-	if _, err := k.db.Exec(ctx, k.touch, []byte(key), expiry, time.Now()); err != nil {
+func (k *kv) Touch(ctx context.Context, key string, active, expiry time.Time) error {
+	if _, err := k.db.Exec(ctx, k.touch, []byte(key), nullTime(active), expiry, time.Now()); err != nil {
 		return fmt.Errorf("pgstore: touch: %w", err)
 	}
 	return nil
@@ -148,12 +155,16 @@ func (k *kv) Owned(ctx context.Context, owner string) (map[string]store.Record, 
 		var (
 			key     []byte
 			rec     = store.Record{Owner: owner}
+			active  *time.Time
 			version int64
 		)
-		if err := rows.Scan(&key, &rec.Expiry, &rec.Created, &version, &rec.Persist); err != nil {
+		if err := rows.Scan(&key, &rec.Expiry, &rec.Created, &active, &version, &rec.RememberMe); err != nil {
 			return nil, fmt.Errorf("pgstore: owned: %w", err)
 		}
 		rec.Version = uint64(version)
+		if active != nil {
+			rec.Active = *active
+		}
 		out[string(key)] = rec
 	}
 	if err := rows.Err(); err != nil {
@@ -184,4 +195,12 @@ func data(b []byte) []byte {
 		return []byte{}
 	}
 	return b
+}
+
+// nullTime returns t, or nil (SQL NULL) for the zero time: a record without an Active.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }

@@ -57,7 +57,7 @@ func checkKV(t *testing.T, kv store.KV) {
 		t.Fatalf("Get(missing) = found %v, err %v; want not found, nil", found, err)
 	}
 	rec := record(`{"n":1}`, 1, time.Hour)
-	rec.Owner, rec.Persist = "user:42", true
+	rec.Owner, rec.RememberMe = "user:42", true
 	if err := kv.Create(ctx, k, rec); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
@@ -87,13 +87,13 @@ func checkKV(t *testing.T, kv store.KV) {
 		t.Errorf("after Update, Get = %+v, want %+v", got, next)
 	}
 
-	// Touch moves the expiry only.
-	exp := next.Expiry.Add(time.Hour)
-	if err := kv.Touch(ctx, k, exp); err != nil {
+	// Touch moves the last activity and the expiry only.
+	exp, active := next.Expiry.Add(time.Hour), next.Created.Add(time.Second)
+	if err := kv.Touch(ctx, k, active, exp); err != nil {
 		t.Fatalf("Touch: %v", err)
 	}
 	want := next
-	want.Expiry = exp
+	want.Active, want.Expiry = active, exp
 	if got, _, _ := kv.Get(ctx, k); !sameRecord(got, want) {
 		t.Errorf("after Touch, Get = %+v, want %+v", got, want)
 	}
@@ -107,7 +107,7 @@ func checkKV(t *testing.T, kv store.KV) {
 	if err := kv.Update(ctx, k, 2, next); !errors.Is(err, typedsession.ErrConflict) {
 		t.Errorf("Update after Delete err = %v, want ErrConflict", err)
 	}
-	if err := kv.Touch(ctx, k, exp); err != nil {
+	if err := kv.Touch(ctx, k, active, exp); err != nil {
 		t.Errorf("Touch after Delete: %v", err)
 	}
 	if _, found, err := kv.Get(ctx, k); found || err != nil {
@@ -151,7 +151,7 @@ func TestExpired(t *testing.T) {
 	if err := kv.Update(ctx, k, 5, record("new", 6, time.Hour)); !errors.Is(err, typedsession.ErrConflict) {
 		t.Errorf("Update(expired) err = %v, want ErrConflict", err)
 	}
-	if err := kv.Touch(ctx, k, time.Now().Add(time.Hour)); err != nil {
+	if err := kv.Touch(ctx, k, time.Now(), time.Now().Add(time.Hour)); err != nil {
 		t.Errorf("Touch(expired): %v", err)
 	}
 	if _, found, _ := kv.Get(ctx, k); found {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -103,20 +102,6 @@ func New(db DB, opts Options) (*Store, error) {
 	}
 	k := newKV(db, opts.Table, ident, opts.BatchSize)
 	return &Store{KVStore: store.KVStore{KV: k}, kv: k, logger: opts.Logger}, nil
-}
-
-// tableIdent splits a possibly schema-qualified table name into its parts.
-func tableIdent(table string) (pgx.Identifier, error) {
-	parts := strings.Split(table, ".")
-	if len(parts) > 2 {
-		return nil, fmt.Errorf("pgstore: table name %q has more than two parts", table)
-	}
-	for _, p := range parts {
-		if p == "" {
-			return nil, fmt.Errorf("pgstore: table name %q has an empty part", table)
-		}
-	}
-	return pgx.Identifier(parts), nil
 }
 
 // Migrate creates the table and its indexes if they do not exist, with the

@@ -67,7 +67,7 @@ func TestCache(t *testing.T) {
 
 	// Touch and Delete through another client invalidate too.
 	exp := time.Now().Add(3 * time.Hour).Truncate(time.Millisecond)
-	if err := other.Touch(ctx, key, exp); err != nil {
+	if err := other.Touch(ctx, key, time.Now(), exp); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, cached, key, func(r store.Record) bool { return r.Expiry.Equal(exp) })

@@ -1,52 +1,46 @@
 package redisstore_test
 
 import (
-	"context"
 	"fmt"
-	"time"
+	"log"
+	"net/http"
+	"os"
 
 	"github.com/redis/rueidis"
 	"github.com/seed96b21533/typedsession"
-	"github.com/seed96b21533/typedsession/internal/testenv"
-	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/redisstore"
 )
 
+// A Manager over Redis. The application owns the rueidis client (standalone, Sentinel
+// or Cluster) and closes it; the store only borrows it. (Compiled, not run: it needs a
+// Redis.)
 func Example() {
-	client, err := rueidis.NewClient(rueidis.ClientOption{
-		InitAddress: []string{testenv.Getenv("REDIS_ADDR", "127.0.0.1:6379")},
-	})
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}})
 	if err != nil {
-		fmt.Println("no Redis:", err) // the example needs a Redis to run
-		return
+		log.Fatalf("redis at %s: %v", addr, err)
 	}
 	defer client.Close()
 
-	type Profile struct{ Name string }
-	st, err := redisstore.New(client, redisstore.Options{Prefix: "example-session:"})
+	st, err := redisstore.New(client, redisstore.Options{Prefix: "myapp:session:"})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
+	type Profile struct{ Name string }
 	sessions, err := typedsession.New[Profile](st, typedsession.Options{})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
-	_ = sessions // r.Use(sessions.Handler)
-
-	// The store underneath: a token, a record, and its expiry in Redis.
-	ctx := context.Background()
-	token, err := st.Save(ctx, "", 0, store.Record{
-		Data:    []byte(`{"Name":"Ada"}`),
-		Expiry:  time.Now().Add(time.Hour),
-		Version: 1,
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		p, err := sessions.Get(r.Context())
+		if err != nil {
+			return // answered by Options.ErrorHandler: 503 when Redis is down
+		}
+		fmt.Fprintf(w, "hello, %s", p.Name)
 	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer st.Delete(ctx, token)
-	rec, found, err := st.Load(ctx, token)
-	fmt.Println(string(rec.Data), found, err)
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", sessions.Handler(mux)))
 }

@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -22,19 +21,16 @@ import (
 func record(version uint64, owner, data string) store.Record {
 	now := time.Now().Truncate(time.Millisecond)
 	return store.Record{
-		Data:    []byte(data),
-		Expiry:  now.Add(time.Hour),
-		Created: now,
-		Version: version,
-		Owner:   owner,
-		Persist: true,
+		Data:       []byte(data),
+		Expiry:     now.Add(time.Hour),
+		Created:    now,
+		Version:    version,
+		Owner:      owner,
+		RememberMe: true,
 	}
 }
 
-func equal(a, b store.Record) bool {
-	return bytes.Equal(a.Data, b.Data) && a.Expiry.Equal(b.Expiry) && a.Created.Equal(b.Created) &&
-		a.Version == b.Version && a.Owner == b.Owner && a.Persist == b.Persist
-}
+func equal(a, b store.Record) bool { return storetest.Diff(a, b) == "" }
 
 func mustGet(t *testing.T, kv store.KV, key string) store.Record {
 	t.Helper()
@@ -109,13 +105,14 @@ func testKVRedis(t *testing.T, s *redisstore.Store, c rueidis.Client) {
 		t.Errorf("after Update, PEXPIRETIME = %d, want %d", pxat, next.Expiry.UnixMilli())
 	}
 
-	// Touch changes the expiry, in Redis and in the record, and nothing else.
-	touched := next.Expiry.Add(time.Hour)
-	if err := kv.Touch(ctx, key, touched); err != nil {
+	// Touch changes the last activity and the expiry, in Redis and in the record, and
+	// nothing else.
+	touched, active := next.Expiry.Add(time.Hour), next.Created.Add(time.Second)
+	if err := kv.Touch(ctx, key, active, touched); err != nil {
 		t.Fatalf("Touch() = %v", err)
 	}
 	want := next
-	want.Expiry = touched
+	want.Active, want.Expiry = active, touched
 	if got := eventually(t, kv, key, func(r store.Record) bool { return r.Expiry.Equal(touched) }); !equal(got, want) {
 		t.Errorf("after Touch, Get() = %+v, want %+v", got, want)
 	}
@@ -135,7 +132,7 @@ func testKVRedis(t *testing.T, s *redisstore.Store, c rueidis.Client) {
 	if err := kv.Update(ctx, key, 2, record(3, "", "late")); !errors.Is(err, typedsession.ErrConflict) {
 		t.Errorf("Update() after Delete = %v, want ErrConflict", err)
 	}
-	if err := kv.Touch(ctx, key, touched); err != nil {
+	if err := kv.Touch(ctx, key, active, touched); err != nil {
 		t.Errorf("Touch() after Delete = %v, want nil", err)
 	}
 	if n, _ := c.Do(ctx, c.B().Exists().Key(prefix+key).Build()).AsInt64(); n != 0 {
@@ -206,7 +203,7 @@ func TestExpiry(t *testing.T) {
 	if err := kv.Update(ctx, key, 1, record(2, "", "y")); !errors.Is(err, typedsession.ErrConflict) {
 		t.Errorf("Update() of an expired record = %v, want ErrConflict", err)
 	}
-	if err := kv.Touch(ctx, key, time.Now().Add(time.Hour)); err != nil {
+	if err := kv.Touch(ctx, key, time.Now(), time.Now().Add(time.Hour)); err != nil {
 		t.Errorf("Touch() of an expired record = %v", err)
 	}
 	mustMissing(t, kv, key)
@@ -272,7 +269,7 @@ func checkAll(t *testing.T, what string, ctx context.Context, s *redisstore.Stor
 	for name, err := range map[string]error{
 		"Create": kv.Create(ctx, newKey(), record(1, "", "x")),
 		"Update": kv.Update(ctx, key, 1, record(2, "", "x")),
-		"Touch":  kv.Touch(ctx, key, time.Now().Add(time.Hour)),
+		"Touch":  kv.Touch(ctx, key, time.Now(), time.Now().Add(time.Hour)),
 		"Delete": kv.Delete(ctx, key),
 	} {
 		if err == nil || errors.Is(err, typedsession.ErrConflict) {
@@ -351,7 +348,7 @@ func testOwner(t *testing.T, s *redisstore.Store, c rueidis.Client) {
 	}
 	// Touch and Update extend the set with the session, never shorten it.
 	later := lastExpiry.Add(time.Hour)
-	if err := kv.Touch(ctx, keys[0], later); err != nil {
+	if err := kv.Touch(ctx, keys[0], time.Now(), later); err != nil {
 		t.Fatal(err)
 	}
 	if got := pxat(); got != later.UnixMilli() {
@@ -365,7 +362,7 @@ func testOwner(t *testing.T, s *redisstore.Store, c rueidis.Client) {
 	if got := pxat(); got != upd.Expiry.UnixMilli() {
 		t.Errorf("after Update, owner set expires at %d, want %d", got, upd.Expiry.UnixMilli())
 	}
-	if err := kv.Touch(ctx, keys[2], time.Now().Add(time.Minute)); err != nil {
+	if err := kv.Touch(ctx, keys[2], time.Now(), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if got := pxat(); got != upd.Expiry.UnixMilli() {
@@ -388,7 +385,7 @@ func testOwner(t *testing.T, s *redisstore.Store, c rueidis.Client) {
 	if m, err := kv.Owned(ctx, "alice"); err != nil || len(m) != 1 {
 		t.Errorf("Owned(alice) = %d records, %v; want 1", len(m), err)
 	}
-	if n, _ := c.Do(ctx, c.B().Scard().Key(setKey).Build()).AsInt64(); n != 1 {
+	if n, _ := c.Do(ctx, c.B().Zcard().Key(setKey).Build()).AsInt64(); n != 1 {
 		t.Errorf("owner set has %d members after Owned, want 1 (stale members removed)", n)
 	}
 

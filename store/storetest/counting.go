@@ -14,7 +14,7 @@ import (
 // errors.ErrUnsupported.
 type Counting struct {
 	store.Store
-	Loads, Saves, Touches, Deletes atomic.Int64
+	Loads, Saves, Touches atomic.Int64
 }
 
 var _ store.OwnerStore = (*Counting)(nil)
@@ -37,12 +37,6 @@ func (c *Counting) Touch(ctx context.Context, token string, rec store.Record) (s
 	return c.Store.Touch(ctx, token, rec)
 }
 
-// Delete implements [store.Store].
-func (c *Counting) Delete(ctx context.Context, token string) error {
-	c.Deletes.Add(1)
-	return c.Store.Delete(ctx, token)
-}
-
 // Owned implements [store.OwnerStore].
 func (c *Counting) Owned(ctx context.Context, owner string) (map[string]store.Record, error) {
 	o, ok := c.Store.(store.OwnerStore)
@@ -61,7 +55,16 @@ func (c *Counting) DeleteOwned(ctx context.Context, owner, except string) (int, 
 	return o.DeleteOwned(ctx, owner, except)
 }
 
+// DeleteID implements [store.OwnerStore].
+func (c *Counting) DeleteID(ctx context.Context, owner, id string) (bool, error) {
+	o, ok := c.Store.(store.OwnerStore)
+	if !ok {
+		return false, errors.ErrUnsupported
+	}
+	return o.DeleteID(ctx, owner, id)
+}
+
 // Total returns the number of Store calls so far.
 func (c *Counting) Total() int64 {
-	return c.Loads.Load() + c.Saves.Load() + c.Touches.Load() + c.Deletes.Load()
+	return c.Loads.Load() + c.Saves.Load() + c.Touches.Load()
 }

@@ -15,7 +15,7 @@ const (
 	cUpdateCAS      = "Update replaces the record at key with rec, only if a live record exists at key and its Version equals version"
 	cUpdateNothing  = "Otherwise (changed, deleted or expired) it returns an error that wraps ErrConflict and changes nothing"
 	cLateWrite      = "a late write never brings a deleted session back"
-	cTouch          = "Touch sets the Expiry of the live record at key, leaving every other field alone"
+	cTouch          = "Touch sets the Active and Expiry of the live record at key, leaving every other field alone"
 	cTouchMissing   = "Touching a missing or expired key does nothing and is not an error"
 	cDelete         = "Delete removes the record at key"
 	cDeleteMissing  = "Deleting a missing key is not an error"
@@ -24,11 +24,11 @@ const (
 	cCtxNotFound    = "a system failure is never reported as not found"
 	cConcurrent     = "A KV must be safe for concurrent use"
 
-	cOwned         = "Owned returns the live records whose Owner is owner, by key"
-	cOwnedExpired  = "Expired records are never returned"
-	cOwnerless     = "a record without an Owner costs nothing extra (it is in no owner's index: Owned(\"\") lists nothing and DeleteOwned(\"\", ...) deletes nothing)"
-	cDeleteOwned   = "DeleteOwned deletes every record whose Owner is owner, except the one at key except (when except is not \"\"), and returns how many it deleted"
+	cOwned         = "Owned returns the live sessions whose Owner is owner, by key"
+	cOwnerless     = "Records without an Owner are never listed: Owned(\"\") finds nothing and DeleteOwned(\"\", ...) deletes nothing"
+	cDeleteOwned   = "DeleteOwned deletes every session whose Owner is owner, except the one at key except (when except is not \"\"), and returns how many it deleted"
 	cOwnedLateSave = "one deleted is never brought back by a late Update"
+	cMarkers       = "Owned and DeleteOwned see only live sessions: expired records and markers are never returned nor counted"
 )
 
 // The lifetimes of the records the expiry checks wait for. A check that must act on a
@@ -94,5 +94,6 @@ var kvOwnerTests = []struct {
 	{"Owned", kvOwned},
 	{"OwnedEmptyOwner", kvOwnedEmptyOwner},
 	{"DeleteOwned", kvDeleteOwned},
+	{"Markers", kvMarkers},
 	{"OwnerCancelledContext", kvOwnerCancelledContext},
 }

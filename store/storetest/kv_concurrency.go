@@ -42,7 +42,7 @@ func kvCancelledContext(t *testing.T, kv store.KV) {
 			rec.Version = 2
 			return kv.Update(ctx, key, 1, rec)
 		}},
-		{"Touch", func() error { return kv.Touch(ctx, key, kvMS(time.Now().Add(2*time.Hour))) }},
+		{"Touch", func() error { return kv.Touch(ctx, key, kvMS(time.Now()), kvMS(time.Now().Add(2*time.Hour))) }},
 		{"Delete", func() error { return kv.Delete(ctx, key) }},
 	}
 	for _, o := range ops {

@@ -8,22 +8,23 @@ import (
 )
 
 func kvTouch(t *testing.T, kv store.KV) {
-	// Touch changes the Expiry and nothing else.
+	// Touch changes Active and Expiry and nothing else.
 	key := kvNewKey()
 	rec := kvRecord("untouchable")
 	rec.Owner = kvUniqueOwner("toucher")
 	kvMustCreate(t, kv, key, rec)
-	for _, d := range []time.Duration{3 * time.Hour, 2 * time.Hour} { // later, then earlier
+	for i, d := range []time.Duration{3 * time.Hour, 2 * time.Hour} { // later, then earlier
 		touched := rec
+		touched.Active = kvMS(time.Now().Add(time.Duration(i) * time.Millisecond))
 		touched.Expiry = kvMS(time.Now().Add(d))
-		if err := kv.Touch(t.Context(), key, touched.Expiry); err != nil {
+		if err := kv.Touch(t.Context(), key, touched.Active, touched.Expiry); err != nil {
 			t.Fatalf("Touch of a live record: err = %v; contract: %q", err, cTouch)
 		}
 		kvWantRecord(t, kv, key, touched, "after Touch", cTouch)
 	}
 
 	// A Touch can end a record too.
-	if err := kv.Touch(t.Context(), key, kvMS(time.Now().Add(-time.Second))); err != nil {
+	if err := kv.Touch(t.Context(), key, kvMS(time.Now()), kvMS(time.Now().Add(-time.Second))); err != nil {
 		t.Fatalf("Touch of a live record to a past expiry: err = %v; contract: %q", err, cTouch)
 	}
 	kvWantMissing(t, kv, key, "after Touch to a past expiry", cExpiry)
@@ -32,8 +33,8 @@ func kvTouch(t *testing.T, kv store.KV) {
 	key = kvNewKey()
 	rec = kvCreateExpiring(t, kv, key, kvRecord("short-lived"), kvLongTTL)
 	touched := rec
-	touched.Expiry = kvMS(time.Now().Add(time.Hour))
-	if err := kv.Touch(t.Context(), key, touched.Expiry); err != nil {
+	touched.Active, touched.Expiry = kvMS(time.Now()), kvMS(time.Now().Add(time.Hour))
+	if err := kv.Touch(t.Context(), key, touched.Active, touched.Expiry); err != nil {
 		t.Fatalf("Touch of a live record: err = %v; contract: %q", err, cTouch)
 	}
 	if !time.Now().Before(rec.Expiry) {
@@ -45,7 +46,7 @@ func kvTouch(t *testing.T, kv store.KV) {
 
 func kvTouchMissing(t *testing.T, kv store.KV) {
 	key := kvNewKey()
-	if err := kv.Touch(t.Context(), key, kvMS(time.Now().Add(time.Hour))); err != nil {
+	if err := kv.Touch(t.Context(), key, kvMS(time.Now()), kvMS(time.Now().Add(time.Hour))); err != nil {
 		t.Errorf("Touch of a key never created: err = %v; contract: %q", err, cTouchMissing)
 	}
 	kvWantMissing(t, kv, key, "after Touch of a key never created", cTouchMissing)
@@ -54,7 +55,7 @@ func kvTouchMissing(t *testing.T, kv store.KV) {
 	if err := kv.Delete(t.Context(), key); err != nil {
 		t.Fatalf("Delete: err = %v; contract: %q", err, cDelete)
 	}
-	if err := kv.Touch(t.Context(), key, kvMS(time.Now().Add(time.Hour))); err != nil {
+	if err := kv.Touch(t.Context(), key, kvMS(time.Now()), kvMS(time.Now().Add(time.Hour))); err != nil {
 		t.Errorf("Touch of a deleted record: err = %v; contract: %q", err, cTouchMissing)
 	}
 	kvWantMissing(t, kv, key, "after Touch of a deleted record", cTouchMissing)
@@ -64,7 +65,7 @@ func kvTouchExpired(t *testing.T, kv store.KV) {
 	key := kvNewKey()
 	rec := kvCreateExpiring(t, kv, key, kvRecord("expiring"), kvShortTTL)
 	kvSleepPast(rec.Expiry)
-	if err := kv.Touch(t.Context(), key, kvMS(time.Now().Add(time.Hour))); err != nil {
+	if err := kv.Touch(t.Context(), key, kvMS(time.Now()), kvMS(time.Now().Add(time.Hour))); err != nil {
 		t.Errorf("Touch of an expired record: err = %v; contract: %q", err, cTouchMissing)
 	}
 	kvWantMissing(t, kv, key, "after Touch of an expired record", cTouchMissing)

@@ -32,12 +32,13 @@ func kvMS(t time.Time) time.Time {
 func kvRecord(data string) store.Record {
 	now := time.Now()
 	return store.Record{
-		Data:    []byte(data),
-		Expiry:  kvMS(now.Add(time.Hour)),
-		Created: kvMS(now.Add(-time.Minute)),
-		Version: 1,
-		Owner:   "",
-		Persist: true,
+		Data:       []byte(data),
+		Expiry:     kvMS(now.Add(time.Hour)),
+		Created:    kvMS(now.Add(-time.Minute)),
+		Active:     kvMS(now.Add(-time.Second)),
+		Version:    1,
+		Owner:      "",
+		RememberMe: true,
 	}
 }
 
@@ -46,14 +47,21 @@ func kvUniqueOwner(name string) string {
 	return name + "-" + rand.Text()[:12]
 }
 
-// kvDiff describes how got differs from want, field by field, or returns "".
-func kvDiff(got, want store.Record) string {
+// Diff describes how got differs from want, field by field, or returns "" when every
+// field is the same (times compared with time.Time.Equal). For tests of stores.
+func Diff(got, want store.Record) string {
 	var d []string
 	if !bytes.Equal(got.Data, want.Data) {
 		d = append(d, fmt.Sprintf("Data = %s, want %s", kvShow(got.Data), kvShow(want.Data)))
 	}
 	if !got.Expiry.Equal(want.Expiry) {
 		d = append(d, fmt.Sprintf("Expiry = %v, want %v", got.Expiry, want.Expiry))
+	}
+	if !got.Active.Equal(want.Active) {
+		d = append(d, fmt.Sprintf("Active = %v, want %v", got.Active, want.Active))
+	}
+	if got.Ended != want.Ended {
+		d = append(d, fmt.Sprintf("Ended = %v, want %v", got.Ended, want.Ended))
 	}
 	if !got.Created.Equal(want.Created) {
 		d = append(d, fmt.Sprintf("Created = %v, want %v", got.Created, want.Created))
@@ -64,8 +72,8 @@ func kvDiff(got, want store.Record) string {
 	if got.Owner != want.Owner {
 		d = append(d, fmt.Sprintf("Owner = %q, want %q", got.Owner, want.Owner))
 	}
-	if got.Persist != want.Persist {
-		d = append(d, fmt.Sprintf("Persist = %v, want %v", got.Persist, want.Persist))
+	if got.RememberMe != want.RememberMe {
+		d = append(d, fmt.Sprintf("RememberMe = %v, want %v", got.RememberMe, want.RememberMe))
 	}
 	return strings.Join(d, "; ")
 }
@@ -116,7 +124,7 @@ func kvWantMissing(t *testing.T, kv store.KV, key, what, contract string) {
 func kvWantRecord(t *testing.T, kv store.KV, key string, want store.Record, what, contract string) {
 	t.Helper()
 	got := kvMustGet(t, kv, key, contract)
-	if d := kvDiff(got, want); d != "" {
+	if d := Diff(got, want); d != "" {
 		t.Errorf("Get %s: %s; contract: %q", what, d, contract)
 	}
 }
@@ -174,7 +182,7 @@ func kvWantOwned(t *testing.T, kv store.OwnerKV, owner string, want map[string]s
 		if rec.Data == nil {
 			rec.Data = w.Data
 		}
-		if d := kvDiff(rec, w); d != "" {
+		if d := Diff(rec, w); d != "" {
 			t.Errorf("Owned(%q) %s, key %x: %s; contract: %q", owner, what, key, d, contract)
 		}
 	}

@@ -29,8 +29,8 @@ func kvOwned(t *testing.T, kv store.OwnerKV) {
 
 	// Touch and Update keep a record in its owner's index, with its new metadata.
 	a1r := recs[a1]
-	a1r.Expiry = kvMS(time.Now().Add(5 * time.Hour))
-	if err := kv.Touch(t.Context(), a1, a1r.Expiry); err != nil {
+	a1r.Active, a1r.Expiry = kvMS(time.Now()), kvMS(time.Now().Add(5*time.Hour))
+	if err := kv.Touch(t.Context(), a1, a1r.Active, a1r.Expiry); err != nil {
 		t.Fatalf("Touch: err = %v; contract: %q", err, cTouch)
 	}
 	a2r := recs[a2]
@@ -41,7 +41,7 @@ func kvOwned(t *testing.T, kv store.OwnerKV) {
 
 	kvSleepPast(expiring.Expiry)
 	kvWantOwned(t, kv, alice, map[string]store.Record{a1: a1r, a2: a2r},
-		"(two live, one deleted, one expired, one touched, one updated)", cOwned+"; "+cOwnedExpired)
+		"(two live, one deleted, one expired, one touched, one updated)", cOwned+"; "+cMarkers)
 	kvWantOwned(t, kv, bob, map[string]store.Record{b1: recs[b1]}, "", cOwned)
 	kvWantOwned(t, kv, kvUniqueOwner("nobody"), nil, "of an owner without records", cOwned)
 }
@@ -118,4 +118,34 @@ func kvOwnerCancelledContext(t *testing.T, kv store.OwnerKV) {
 	kvWantCancelled(t, "Owned", err)
 	_, err = kv.DeleteOwned(ctx, owner, "")
 	kvWantCancelled(t, "DeleteOwned", err)
+}
+
+func kvMarkers(t *testing.T, kv store.OwnerKV) {
+	alice := kvUniqueOwner("alice")
+	renewed, destroyed, kept := kvNewKey(), kvNewKey(), kvNewKey()
+	recs := map[string]store.Record{
+		renewed:   kvOwnedRecord(alice, "renewed"),
+		destroyed: kvOwnedRecord(alice, "destroyed"),
+		kept:      kvOwnedRecord(alice, "kept"),
+	}
+	for key, rec := range recs {
+		kvMustCreate(t, kv, key, rec)
+	}
+	// The Manager ends a session by updating it to a marker: no data, the owner kept.
+	for key, why := range map[string]store.EndReason{renewed: store.Renewed, destroyed: store.Destroyed} {
+		marker := store.Record{Expiry: kvMS(time.Now().Add(time.Minute)), Version: 2, Owner: alice, Ended: why}
+		if err := kv.Update(t.Context(), key, 1, marker); err != nil {
+			t.Fatalf("Update of a session to a marker: err = %v; contract: %q", err, cUpdateCAS)
+		}
+		kvWantRecord(t, kv, key, marker, "of a marker", cKeeps)
+		late := recs[key]
+		late.Version, late.Data = 2, []byte("late write")
+		kvWantConflict(t, kv.Update(t.Context(), key, 1, late), "Update of a marker at the session's version", cUpdateNothing)
+	}
+	kvWantOwned(t, kv, alice, map[string]store.Record{kept: recs[kept]}, "with two of her sessions ended by markers", cMarkers)
+	n, err := kv.DeleteOwned(t.Context(), alice, "")
+	if err != nil || n != 1 {
+		t.Errorf("DeleteOwned(alice) with one session and two markers = %d, %v, want 1, nil; contract: %q", n, err, cMarkers)
+	}
+	kvWantOwned(t, kv, alice, nil, "after DeleteOwned", cOwned)
 }

@@ -18,12 +18,12 @@ func kvCreateGet(t *testing.T, kv store.KV) {
 		rec  store.Record
 	}{
 		{"all fields", store.Record{
-			Data:    []byte(`{"Name":"Ada Lovelace","Counter":7}`),
-			Expiry:  kvMS(time.Now().Add(90 * time.Minute)),
-			Created: kvMS(time.Now().Add(-3 * time.Minute)),
-			Version: 1<<63 + 12345,
-			Owner:   "user:4242",
-			Persist: true,
+			Data:       []byte(`{"Name":"Ada Lovelace","Counter":7}`),
+			Expiry:     kvMS(time.Now().Add(90 * time.Minute)),
+			Created:    kvMS(time.Now().Add(-3 * time.Minute)),
+			Version:    1<<63 + 12345,
+			Owner:      "user:4242",
+			RememberMe: true,
 		}},
 		{"zero values", store.Record{
 			Expiry:  kvMS(time.Now().Add(time.Hour)),
@@ -47,7 +47,7 @@ func kvCreateGet(t *testing.T, kv store.KV) {
 			in.Data[i] = '#'
 		}
 		got := kvMustGet(t, kv, key, cKeeps)
-		if d := kvDiff(got, tc.rec); d != "" {
+		if d := Diff(got, tc.rec); d != "" {
 			t.Errorf("%s: Get after Create: %s; contract: %q", tc.name, d, cKeeps)
 		}
 		// Nor may the caller's changes to what Get returned reach the store.
@@ -80,12 +80,12 @@ func kvUpdateVersion(t *testing.T, kv store.KV) {
 	kvMustCreate(t, kv, key, v1)
 
 	v2 := store.Record{
-		Data:    []byte("two"),
-		Expiry:  kvMS(time.Now().Add(2 * time.Hour)),
-		Created: v1.Created,
-		Version: 2,
-		Owner:   v1.Owner,
-		Persist: false,
+		Data:       []byte("two"),
+		Expiry:     kvMS(time.Now().Add(2 * time.Hour)),
+		Created:    v1.Created,
+		Version:    2,
+		Owner:      v1.Owner,
+		RememberMe: false,
 	}
 	if err := kv.Update(t.Context(), key, 1, v2); err != nil {
 		t.Fatalf("Update at the stored version: err = %v; contract: %q", err, cUpdateCAS)

@@ -41,10 +41,11 @@ const (
 	bugDeleteMissingErr   = "delete-missing-errors"
 	bugAliasesData        = "aliases-data"
 	bugSecondTimes        = "keeps-seconds"
-	bugDropsPersist       = "drops-persist"
+	bugDropsPersist       = "drops-remember-me"
 	bugTruncatesData      = "truncates-large-data"
 	bugStringData         = "stops-at-nul"
 	bugOwnedExpired       = "owned-returns-expired"
+	bugOwnedMarkers       = "owned-returns-markers"
 	bugOwnedOwnerless     = "owned-lists-ownerless"
 	bugOwnedOthers        = "owned-lists-everyone"
 	bugDeleteOwnedExcept  = "deleteowned-ignores-except"
@@ -90,7 +91,7 @@ func (k *refKV) store(rec store.Record) store.Record {
 		rec.Created = rec.Created.Truncate(time.Second)
 	}
 	if k.bug == bugDropsPersist {
-		rec.Persist = false
+		rec.RememberMe = false
 	}
 	return rec
 }
@@ -170,7 +171,7 @@ func (k *refKV) Update(ctx context.Context, key string, version uint64, rec stor
 	return nil
 }
 
-func (k *refKV) Touch(ctx context.Context, key string, expiry time.Time) error {
+func (k *refKV) Touch(ctx context.Context, key string, active, expiry time.Time) error {
 	if err := k.ctxErr(ctx); err != nil {
 		return err
 	}
@@ -182,9 +183,9 @@ func (k *refKV) Touch(ctx context.Context, key string, expiry time.Time) error {
 		k.m[key] = store.Record{Expiry: expiry}
 	case !ok, k.bug == bugTouchIgnored:
 	case k.bug == bugTouchRewrites:
-		k.m[key] = store.Record{Data: rec.Data, Expiry: expiry, Version: rec.Version + 1, Owner: rec.Owner}
+		k.m[key] = store.Record{Data: rec.Data, Active: active, Expiry: expiry, Version: rec.Version + 1, Owner: rec.Owner}
 	default:
-		rec.Expiry = expiry
+		rec.Active, rec.Expiry = active, expiry
 		k.m[key] = rec
 	}
 	return nil
@@ -216,7 +217,8 @@ func (k *refKV) Owned(ctx context.Context, owner string) (map[string]store.Recor
 		case k.bug == bugOwnedOthers && live:
 		case k.bug == bugOwnedOwnerless && live && rec.Owner == "":
 		case k.bug == bugOwnedExpired && rec.Owner == owner && owner != "":
-		case !live || rec.Owner != owner || owner == "":
+		case k.bug == bugOwnedMarkers && live && rec.Owner == owner && owner != "":
+		case !live || rec.Owner != owner || owner == "" || rec.Ended != store.NotEnded:
 			continue
 		}
 		out[key] = rec
@@ -232,7 +234,7 @@ func (k *refKV) DeleteOwned(ctx context.Context, owner, except string) (int, err
 	defer k.mu.Unlock()
 	n := 0
 	for key, rec := range k.m {
-		if owner == "" || rec.Owner != owner || (key == except && k.bug != bugDeleteOwnedExcept) {
+		if owner == "" || rec.Owner != owner || rec.Ended != store.NotEnded || (key == except && k.bug != bugDeleteOwnedExcept) {
 			continue
 		}
 		if _, live := k.live(key); live || k.bug == bugDeleteOwnedCount {
@@ -289,19 +291,20 @@ func TestSuiteCatchesBrokenKVs(t *testing.T) {
 		{bugGetExpired, "ExpiryAtRead", "a record at or past its Expiry is not found"},
 		{bugTouchRewrites, "Touch", "leaving every other field alone"},
 		{bugTouchCreates, "TouchMissing", "Touching a missing or expired key does nothing"},
-		{bugTouchIgnored, "Touch", "Touch sets the Expiry"},
+		{bugTouchIgnored, "Touch", "Touch sets the Active and Expiry"},
 		{bugCancelNotFound, "CancelledContext", "a system failure is never reported as not found"},
 		{bugIgnoresCtx, "CancelledContext", "Every method honours ctx cancellation"},
 		{bugIgnoresCtx, "OwnerCancelledContext", "Every method honours ctx cancellation"},
 		{bugDeleteMissingErr, "Delete", "Deleting a missing key is not an error"},
 		{bugAliasesData, "CreateGet", "gives it back unchanged"},
 		{bugSecondTimes, "CreateGet", "gives it back unchanged"},
-		{bugDropsPersist, "CreateGet", "Persist = false, want true"},
+		{bugDropsPersist, "CreateGet", "RememberMe = false, want true"},
 		{bugTruncatesData, "LargeData", "gives it back unchanged"},
 		{bugStringData, "BinaryData", "gives it back unchanged"},
-		{bugOwnedExpired, "Owned", "Expired records are never returned"},
-		{bugOwnedOwnerless, "OwnedEmptyOwner", "a record without an Owner costs nothing extra"},
-		{bugOwnedOthers, "Owned", "Owned returns the live records whose Owner is owner"},
+		{bugOwnedExpired, "Owned", "expired records and markers are never returned"},
+		{bugOwnedMarkers, "Markers", "markers are never returned nor counted"},
+		{bugOwnedOwnerless, "OwnedEmptyOwner", "Records without an Owner are never listed"},
+		{bugOwnedOthers, "Owned", "Owned returns the live sessions whose Owner is owner"},
 		{bugDeleteOwnedExcept, "DeleteOwned", "except the one at key except"},
 		{bugDeleteOwnedCount, "DeleteOwned", "returns how many it deleted"},
 	}

@@ -12,17 +12,23 @@ import (
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
-// keepsDeleted is a Store whose Delete does nothing: Destroy would not end a session.
-type keepsDeleted struct{ store.KVStore }
+// endsNothing is a Store that reports ending a session (saving a marker over it) as
+// done without doing it: Destroy and Renew would leave the old token alive.
+type endsNothing struct{ store.KVStore }
 
-func (keepsDeleted) Delete(context.Context, string) error { return nil }
+func (s endsNothing) Save(ctx context.Context, token string, version uint64, rec store.Record) (string, error) {
+	if rec.Ended != store.NotEnded {
+		return token, nil
+	}
+	return s.KVStore.Save(ctx, token, version, rec)
+}
 
 // managerChildEnv names the bug of the store that TestRunManager tests in a child process.
 const managerChildEnv = "STORETEST_BROKEN_STORE"
 
 func brokenStore(bug string) store.Store {
-	if bug == "delete-does-nothing" {
-		return keepsDeleted{store.KVStore{KV: newRefKV(bugNone)}}
+	if bug == "end-does-nothing" {
+		return endsNothing{store.KVStore{KV: newRefKV(bugNone)}}
 	}
 	return store.KVStore{KV: newRefKV(bug)}
 }
@@ -44,9 +50,11 @@ func TestManagerSuiteCatchesBrokenStores(t *testing.T) {
 		want    string
 	}{
 		{bugUpdateAnyVersion, "ConcurrentIncrements", "no lost updates"},
-		{bugUpdateRecreates, "LogoutRace", "gone for good"},
-		{"delete-does-nothing", "Destroy", "the record must be gone"},
-		{bugTouchIgnored, "IdleTimeout", "an active session ended"},
+		{bugUpdateRecreates, "Owner", "after DestroyOwner, the owner's cookie still gives"},
+		{"end-does-nothing", "Destroy", "want 409 and no cookie"},
+		{"end-does-nothing", "RenewRace", "not a new visitor"},
+		{bugTouchIgnored, "IdleTimeout", "idle timeout, ended"},
+		{bugTouchIgnored, "TimeoutsChanged", "want it alive"},
 	} {
 		t.Run(tc.bug, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,123 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/rueidis"
+	"github.com/seed96b21533/typedsession/store"
+)
+
+// members drops the owner's expired members and returns the keys left in the index.
+func (k *kv) members(ctx context.Context, owner string) ([]string, error) {
+	ok := k.ownerKey(owner)
+	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	res := k.client.DoMulti(ctx,
+		k.client.B().Zremrangebyscore().Key(ok).Min("-inf").Max(now).Build(),
+		k.client.B().Zrange().Key(ok).Min("0").Max("-1").Build(),
+	)
+	if err := res[0].Error(); err != nil {
+		return nil, err
+	}
+	m, err := res[1].AsStrSlice()
+	if err != nil && !isNil(err) {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (k *kv) unindex(ctx context.Context, owner string, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	return k.client.Do(ctx, k.client.B().Zrem().Key(k.ownerKey(owner)).Member(keys...).Build()).Error()
+}
+
+// Owned implements [store.OwnerKV]: the owner's index (its expired members dropped),
+// then one GET per member in one pipeline (split by slot on a cluster). Members whose
+// record is gone, expired, a marker or of another owner are removed from the index and
+// not returned.
+func (k *kv) Owned(ctx context.Context, owner string) (map[string]store.Record, error) {
+	keys, err := k.members(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: owned: %w", err)
+	}
+	out := make(map[string]store.Record, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	cmds := make(rueidis.Commands, len(keys))
+	for i, key := range keys {
+		cmds[i] = k.client.B().Get().Key(k.key(key)).Build()
+	}
+	now := time.Now()
+	var stale []string
+	for i, r := range k.client.DoMulti(ctx, cmds...) {
+		b, err := r.AsBytes()
+		if err != nil {
+			if isNil(err) {
+				stale = append(stale, keys[i])
+				continue
+			}
+			return nil, fmt.Errorf("redisstore: owned: %w", err)
+		}
+		var rec store.Record
+		if rec.UnmarshalBinary(b) != nil || rec.Owner != owner || !indexed(&rec) || !live(&rec, now) {
+			stale = append(stale, keys[i])
+			continue
+		}
+		out[keys[i]] = rec
+	}
+	if err := k.unindex(ctx, owner, stale); err != nil {
+		return nil, fmt.Errorf("redisstore: owned: unindex: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteOwned implements [store.OwnerKV]: the owner's index (its expired members
+// dropped), then for each member but except a script that deletes the record if it is
+// a session of owner, then one ZREM of the members handled.
+func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+	keys, err := k.members(ctx, owner)
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: delete owned: %w", err)
+	}
+	execs := make([]rueidis.LuaExec, 0, len(keys))
+	handled := make([]string, 0, len(keys))
+	for _, key := range keys {
+		if key == except {
+			continue
+		}
+		execs = append(execs, rueidis.LuaExec{Keys: []string{k.key(key)}, Args: []string{owner}})
+		handled = append(handled, key)
+	}
+	if len(execs) == 0 {
+		return 0, nil
+	}
+	n := 0
+	var firstErr error
+	done := make([]string, 0, len(handled))
+	for i, r := range deleteOwnedScript.ExecMulti(ctx, k.client, execs...) {
+		d, err := r.AsInt64()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		n += int(d)
+		done = append(done, handled[i])
+		if d == 1 {
+			k.mark(handled[i], markGone, 0, time.Time{})
+		}
+	}
+	if err := k.unindex(ctx, owner, done); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	if firstErr != nil {
+		return n, fmt.Errorf("redisstore: delete owned: %w", firstErr)
+	}
+	return n, nil
+}
