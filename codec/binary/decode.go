@@ -205,7 +205,7 @@ func (d *decoder) value(p *plan, v reflect.Value) error {
 			return err
 		}
 		if n == 0 {
-			v.Set(reflect.MakeSlice(p.typ, 0, 0)) // empty, not nil
+			v.Set(p.empty) // empty, not nil
 			d.depth--
 			return nil
 		}
@@ -237,21 +237,23 @@ func (d *decoder) value(p *plan, v reflect.Value) error {
 			return err
 		}
 		m := reflect.MakeMapWithSize(p.typ, n)
-		k := reflect.New(p.key.typ).Elem()
-		x := reflect.New(p.elem.typ).Elem()
-		for range n {
-			k.SetZero()
-			x.SetZero()
-			if err := d.value(p.key, k); err != nil {
-				return err
+		if n > 0 {
+			k := reflect.New(p.key.typ).Elem()
+			x := reflect.New(p.elem.typ).Elem()
+			for range n {
+				k.SetZero()
+				x.SetZero()
+				if err := d.value(p.key, k); err != nil {
+					return err
+				}
+				if err := d.value(p.elem, x); err != nil {
+					return err
+				}
+				m.SetMapIndex(k, x)
 			}
-			if err := d.value(p.elem, x); err != nil {
-				return err
+			if m.Len() != n {
+				return d.errorf("duplicate map key")
 			}
-			m.SetMapIndex(k, x)
-		}
-		if m.Len() != n {
-			return d.errorf("duplicate map key")
 		}
 		v.Set(m)
 		d.depth--

@@ -41,14 +41,15 @@ const (
 type plan struct {
 	op      op
 	typ     reflect.Type
-	bits    int     // opInt, opUint: the size of the kind, for overflow checks
-	elem    *plan   // opSlice, opArray, opPtr: the element; opMap: the value
-	key     *plan   // opMap
-	fields  []field // opStruct
-	n       int     // opArray, opByteArray: the length
-	min     int     // the fewest bytes a value of this type encodes to
-	ptrRecv bool    // opBinary, opText: the marshaler needs an addressable value
-	done    bool    // set when the node is complete (recursion guard while building)
+	bits    int           // opInt, opUint: the size of the kind, for overflow checks
+	elem    *plan         // opSlice, opArray, opPtr: the element; opMap: the value
+	key     *plan         // opMap
+	fields  []field       // opStruct
+	n       int           // opArray, opByteArray: the length
+	min     int           // the fewest bytes a value of this type encodes to
+	empty   reflect.Value // opSlice: an empty slice, set without allocating
+	ptrRecv bool          // opBinary, opText: the marshaler needs an addressable value
+	done    bool          // set when the node is complete (recursion guard while building)
 }
 
 type field struct {
@@ -158,6 +159,7 @@ func (b *builder) fill(p *plan, t reflect.Type, where string) error {
 			return fmt.Errorf("codec/binary: slices of types that encode to no bytes are not supported: %s (%s)", where, t)
 		}
 		p.op, p.min, p.elem = opSlice, 1, elem
+		p.empty = reflect.MakeSlice(t, 0, 0) // its data is the runtime's zero-size base
 	case reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 && !isMarshaler(t.Elem()) {
 			p.op, p.min, p.n = opByteArray, t.Len(), t.Len()
