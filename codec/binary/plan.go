@@ -47,6 +47,8 @@ type plan struct {
 	fields  []field       // opStruct
 	n       int           // opArray, opByteArray: the length
 	min     int           // the fewest bytes a value of this type encodes to
+	size    int           // typ.Size(): the bytes a value takes in memory
+	group   int           // opMap: the bytes of a group of the runtime's hash table
 	empty   reflect.Value // opSlice: an empty slice, set without allocating
 	ptrRecv bool          // opBinary, opText: the marshaler needs an addressable value
 	done    bool          // set when the node is complete (recursion guard while building)
@@ -101,7 +103,7 @@ func (b *builder) build(t reflect.Type, where string) (*plan, error) {
 	if p, ok := b.plans[t]; ok {
 		return p, nil // complete, or an ancestor of this node (a recursive type)
 	}
-	p := &plan{typ: t}
+	p := &plan{typ: t, size: int(t.Size())}
 	b.plans[t] = p
 	if err := b.fill(p, t, where); err != nil {
 		return nil, err
@@ -187,6 +189,7 @@ func (b *builder) fill(p *plan, t reflect.Type, where string) error {
 			return fmt.Errorf("codec/binary: maps whose entries encode to no bytes are not supported: %s (%s)", where, t)
 		}
 		p.op, p.min, p.key, p.elem = opMap, 1, key, elem
+		p.group = mapGroupSize(t.Key(), t.Elem())
 	case reflect.Pointer:
 		elem, err := b.build(t.Elem(), where)
 		if err != nil {
