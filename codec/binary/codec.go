@@ -16,6 +16,11 @@ var (
 	// ErrMalformed means the bytes are not a well-formed record of this codec:
 	// truncated, corrupted, trailing bytes, or written by another codec.
 	ErrMalformed = errors.New("codec/binary: malformed record")
+	// ErrTooLarge means decoding the record would allocate more memory than the limit
+	// (see [Codec.MaxAlloc]): the record is corrupted or hostile, or its type's values
+	// take much more memory than their encoding (large unexported or skipped fields in
+	// the elements of a slice, say), and MaxAlloc should be raised for it.
+	ErrTooLarge = errors.New("codec/binary: record needs more memory than the limit")
 )
 
 // version is the first byte of every record: the format of what follows.
@@ -27,7 +32,13 @@ const headerLen = 9
 // Codec is a [typedsession.Codec] that writes a compact binary encoding (see the package
 // documentation for the format and its trade-offs). The zero value is ready to use and
 // safe for concurrent use.
-type Codec struct{}
+type Codec struct {
+	// MaxAlloc, if positive, is the most memory in bytes that one Unmarshal allocates
+	// for the value it decodes, counted as the package documentation says under
+	// "Hostile input". If it is zero or negative, the limit is 64 bytes for each byte
+	// of the record, plus 16 KiB. Past the limit, Unmarshal fails with [ErrTooLarge].
+	MaxAlloc int
+}
 
 var _ typedsession.Codec = Codec{}
 
@@ -67,10 +78,11 @@ func (Codec) Marshal(v any) ([]byte, error) {
 
 // Unmarshal implements [typedsession.Codec]. v is a non-nil *T; *v is set to the zero
 // T first. An error wraps [ErrShapeChanged] when data was written for another shape of
-// T, and [ErrMalformed] when data is not a well-formed record; *v then holds a partial
-// value. Strings in the result share one copy of data, made once per call: a string
-// kept from the value keeps that copy alive.
-func (Codec) Unmarshal(data []byte, v any) error {
+// T, [ErrMalformed] when data is not a well-formed record, and [ErrTooLarge] when the
+// value would take more memory than the limit (see [Codec.MaxAlloc]); *v then holds a
+// partial value. Strings in the result share one copy of data, made once per call: a
+// string kept from the value keeps that copy alive.
+func (c Codec) Unmarshal(data []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("codec/binary: Unmarshal needs a non-nil pointer, not %T", v)
@@ -87,7 +99,8 @@ func (Codec) Unmarshal(data []byte, v any) error {
 		return fmt.Errorf("%w: record fingerprint %016x, %s has %016x", ErrShapeChanged, fp, rv.Type(), r.fp)
 	}
 	rv.SetZero()
-	d := decoder{data: data, off: headerLen}
+	limit := c.limit(len(data))
+	d := decoder{data: data, off: headerLen, left: limit, limit: limit}
 	if err := d.value(r.plan, rv); err != nil {
 		return err
 	}

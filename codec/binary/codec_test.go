@@ -419,6 +419,40 @@ func TestDecodeAllocs(t *testing.T) {
 	}
 }
 
+// TestEmptyDecodeAllocs checks that an empty slice takes no allocation to decode, and
+// an empty map one (the map itself).
+func TestEmptyDecodeAllocs(t *testing.T) {
+	slices, maps := make([][]int, 100), make([]map[string]int, 100)
+	for i := range 100 {
+		slices[i], maps[i] = []int{}, map[string]int{}
+	}
+	cases := []struct {
+		name string
+		v    any
+		want float64
+	}{
+		{"100 empty slices", slices, 1},
+		{"100 empty maps", maps, 101},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := binary.Codec{}.Marshal(tc.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := reflect.New(reflect.TypeOf(tc.v)).Interface()
+			allocs := testing.AllocsPerRun(100, func() {
+				if err := (binary.Codec{}).Unmarshal(data, got); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != tc.want {
+				t.Errorf("Unmarshal of %s: %v allocations, want %v", tc.name, allocs, tc.want)
+			}
+		})
+	}
+}
+
 // TestUnsupported checks that unsupported types fail on first use with an error that
 // names the field, on Marshal and Unmarshal alike, rather than panicking or storing
 // nothing.

@@ -14,6 +14,8 @@ type decoder struct {
 	off   int
 	str   string // string(data), made on the first non-empty string; strings share it
 	depth int
+	left  int // bytes the decode may still allocate (see alloc)
+	limit int // bytes it may allocate in all
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -171,6 +173,9 @@ func (d *decoder) value(p *plan, v reflect.Value) error {
 			return err
 		}
 		if d.str == "" {
+			if err := d.alloc(len(d.data), 1); err != nil {
+				return err
+			}
 			d.str = string(d.data)
 		}
 		v.SetString(d.str[d.off : d.off+n])
@@ -182,6 +187,9 @@ func (d *decoder) value(p *plan, v reflect.Value) error {
 		}
 		n, err := d.length(u-1, 1)
 		if err != nil {
+			return err
+		}
+		if err := d.alloc(n, 1); err != nil {
 			return err
 		}
 		b := make([]byte, n)
@@ -205,9 +213,12 @@ func (d *decoder) value(p *plan, v reflect.Value) error {
 			return err
 		}
 		if n == 0 {
-			v.Set(reflect.MakeSlice(p.typ, 0, 0)) // empty, not nil
+			v.Set(p.empty) // empty, not nil
 			d.depth--
 			return nil
+		}
+		if err := d.alloc(n, p.elem.size); err != nil {
+			return err
 		}
 		// Grow and SetLen work in place: MakeSlice would allocate a slice header too.
 		v.Grow(n)
@@ -236,22 +247,27 @@ func (d *decoder) value(p *plan, v reflect.Value) error {
 		if err := d.enter(); err != nil {
 			return err
 		}
-		m := reflect.MakeMapWithSize(p.typ, n)
-		k := reflect.New(p.key.typ).Elem()
-		x := reflect.New(p.elem.typ).Elem()
-		for range n {
-			k.SetZero()
-			x.SetZero()
-			if err := d.value(p.key, k); err != nil {
-				return err
-			}
-			if err := d.value(p.elem, x); err != nil {
-				return err
-			}
-			m.SetMapIndex(k, x)
+		if err := d.charge(mapSize(p, n)); err != nil {
+			return err
 		}
-		if m.Len() != n {
-			return d.errorf("duplicate map key")
+		m := reflect.MakeMapWithSize(p.typ, n)
+		if n > 0 {
+			k := reflect.New(p.key.typ).Elem()
+			x := reflect.New(p.elem.typ).Elem()
+			for range n {
+				k.SetZero()
+				x.SetZero()
+				if err := d.value(p.key, k); err != nil {
+					return err
+				}
+				if err := d.value(p.elem, x); err != nil {
+					return err
+				}
+				m.SetMapIndex(k, x)
+			}
+			if m.Len() != n {
+				return d.errorf("duplicate map key")
+			}
 		}
 		v.Set(m)
 		d.depth--
@@ -276,6 +292,9 @@ func (d *decoder) value(p *plan, v reflect.Value) error {
 			return d.errorf("pointer flag %#x", d.data[d.off])
 		}
 		if err := d.enter(); err != nil {
+			return err
+		}
+		if err := d.alloc(1, p.elem.size); err != nil {
 			return err
 		}
 		x := reflect.New(p.elem.typ)
@@ -337,40 +356,47 @@ func (d *decoder) time(v reflect.Value) error {
 		if off < -maxZoneOffset || off > maxZoneOffset {
 			return d.errorf("zone offset %d out of range", off)
 		}
-		t = t.In(fixedZone(int(off)))
+		loc, err := d.zone(int(off))
+		if err != nil {
+			return err
+		}
+		t = t.In(loc)
 	}
 	*v.Addr().Interface().(*time.Time) = t
 	return nil
 }
 
-// zones caches the fixed zones of offsets that are not whole hours (time.FixedZone
-// caches those), so that decoding a time in +05:30 does not allocate a Location each
-// time. It holds at most maxZones entries, whatever the input.
-var zones struct {
+// zones caches the fixed zones that time.FixedZone does not (it caches the whole hours
+// from -12 to +14), so that decoding a time in +05:30 does not allocate a Location
+// each time. It holds at most maxZones entries, whatever the input, in a map made for
+// that many, so that adding one allocates nothing.
+var zones = struct {
 	sync.RWMutex
 	m map[int]*time.Location
-}
+}{m: make(map[int]*time.Location, maxZones)}
 
 const maxZones = 64
 
-func fixedZone(off int) *time.Location {
-	if off%3600 == 0 {
-		return time.FixedZone("", off)
+// zone returns the unnamed fixed zone off seconds east of UTC; one that has to be made
+// counts against the limit.
+func (d *decoder) zone(off int) (*time.Location, error) {
+	if off%3600 == 0 && -12*3600 <= off && off <= 14*3600 {
+		return time.FixedZone("", off), nil
 	}
 	zones.RLock()
 	loc := zones.m[off]
 	zones.RUnlock()
 	if loc != nil {
-		return loc
+		return loc, nil
+	}
+	if err := d.charge(zoneSize); err != nil {
+		return nil, err
 	}
 	loc = time.FixedZone("", off)
 	zones.Lock()
-	if zones.m == nil {
-		zones.m = map[int]*time.Location{}
-	}
 	if len(zones.m) < maxZones {
 		zones.m[off] = loc
 	}
 	zones.Unlock()
-	return loc
+	return loc, nil
 }

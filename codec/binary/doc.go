@@ -13,8 +13,8 @@
 // On the memory and cookie stores the codec is most of the cost of a request. On the
 // benchmark workload's 440-byte Profile (bench/README.md) this codec decodes about 1.7
 // times faster than github.com/goccy/go-json and 10 times faster than encoding/json,
-// allocating one copy of the record for all its strings plus one allocation per
-// slice, map, pointer and []byte (3 for the Profile, against 14 and 25); it encodes
+// allocating one copy of the record for all its strings plus at most one allocation per
+// slice, pointer and []byte and a few per map (3 for the Profile, against 14 and 25); it encodes
 // with one allocation; and the record is 192 bytes where the JSON is 441, which
 // matters in a 4096-byte cookie.
 //
@@ -78,11 +78,33 @@
 //
 // # Hostile input
 //
-// Unmarshal never panics on any input (fuzzed) and never allocates more than the input
-// could describe: every length is checked against the bytes that remain before memory
-// is allocated for it. It rejects trailing bytes, invalid bools and pointer flags,
-// integers that overflow the field, duplicate map keys, and values nested more than
-// 10000 levels deep. (A type's own UnmarshalBinary or UnmarshalText is trusted to do
-// the same.) The cookie store authenticates its bytes before the codec sees them;
-// this is for corrupted server-side data.
+// Unmarshal never panics on any input (fuzzed), and what it allocates is bounded by the
+// length of its input, whether the record is well formed or not. Every length is
+// checked against the bytes that remain, and every allocation is counted, before it is
+// made, against a limit: 64 bytes for each byte of the record plus 16 KiB, or
+// [Codec.MaxAlloc] if it is set. Unmarshal fails with [ErrTooLarge] instead of making
+// the allocation that would go past the limit, so it allocates at most the limit,
+// besides the error it returns, what is set up once per process (the plan of a type,
+// on its first use), and what a type's own UnmarshalBinary or UnmarshalText allocates:
+// that is given at most the bytes that remain, and trusted to allocate in proportion.
+//
+// The count is of memory, not of encoded bytes: a slice of n elements counts n times
+// the size of its element, a pointer the size of what it points to (unexported and
+// skipped fields included), a map its hash table as the Go runtime sizes it for its
+// length (with room for tables that keys fill unevenly to grow), and []byte, the zone
+// of a time and the one copy of the record that strings share count too, each rounded
+// up at least as the Go allocator rounds sizes. The default limit leaves room for
+// ordinary types: the 1 byte of an empty string or slice takes at most 24 bytes of
+// memory, that of an empty map 56, and the few bytes of a map of one entry a hash
+// table of 8 slots. A type whose values are much larger than their encoding, with
+// large unexported fields in the elements of a slice, say, needs a higher MaxAlloc.
+//
+// Nesting takes goroutine stack, which is not counted: Unmarshal recurses through each
+// struct, array, pointer, slice and map of the value, some 400 bytes of stack each, and
+// refuses values nested more than 10000 pointers, slices and maps deep (a list 10000
+// long takes about 8 MiB of stack).
+//
+// Unmarshal also rejects trailing bytes, invalid bools and pointer flags, integers that
+// overflow the field, and duplicate map keys. The cookie store authenticates its bytes
+// before the codec sees them; this is for corrupted server-side data.
 package binary

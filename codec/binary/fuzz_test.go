@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,77 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 		if !reflect.DeepEqual(got, p) {
 			t.Fatalf("round trip:\n got %#v\nwant %#v", got, p)
+		}
+	})
+}
+
+// hostile takes much more memory than its encoding in several ways at once.
+type hostile struct {
+	Arr   []arrayOfPadded
+	Times []time.Time
+	Strs  [][]string
+	Maps  map[string]map[int8][]*padded120
+	Bytes [][]byte
+	Chain *chain
+}
+
+// boundTypes are the types FuzzUnmarshalBound decodes into.
+var boundTypes = []reflect.Type{
+	reflect.TypeFor[[]bigElem](),
+	reflect.TypeFor[[]*bigElem](),
+	reflect.TypeFor[[][]padded](),
+	reflect.TypeFor[map[uint16]padded](),
+	reflect.TypeFor[[]map[uint8]padded120](),
+	reflect.TypeFor[*chain](),
+	reflect.TypeFor[manySlices](),
+	reflect.TypeFor[hostile](),
+}
+
+// FuzzUnmarshalBound checks the bound of the package documentation on arbitrary
+// records of types that take far more memory than their encoding: one Unmarshal
+// allocates at most 64 bytes per byte of the record plus 16 KiB, or, if limit is not
+// zero, at most Codec.MaxAlloc = 64*limit bytes (and its error, in both cases). The
+// record is the header of the type that kind picks, then body.
+func FuzzUnmarshalBound(f *testing.F) {
+	headers := make([][]byte, len(boundTypes))
+	for i, typ := range boundTypes {
+		data, err := binary.Codec{}.Marshal(reflect.New(typ).Interface())
+		if err != nil {
+			f.Fatal(err)
+		}
+		headers[i] = data[:9:9]
+		f.Add(uint8(i), uint16(0), data[9:])
+	}
+	for _, v := range []any{
+		[]*bigElem{nil, {ID: 1}}, [][]padded{{}, {{V: 1}}, nil}, map[uint16]padded{1: {V: 1}},
+		[]map[uint8]padded120{{1: {V: 1}}, nil}, &chain{V: 1, Next: &chain{}}, manySlices{A: []padded{{}}, H: []padded{{}}},
+		hostile{Arr: []arrayOfPadded{{}}, Times: []time.Time{time.Unix(1, 0).In(time.FixedZone("", 5400))},
+			Strs: [][]string{{"a", ""}, nil}, Maps: map[string]map[int8][]*padded120{"k": {-1: {nil, {V: 2}}}},
+			Bytes: [][]byte{nil, {1}}, Chain: &chain{}},
+	} {
+		data, err := binary.Codec{}.Marshal(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		i := slices.Index(boundTypes, reflect.TypeOf(v))
+		f.Add(uint8(i), uint16(0), data[9:])
+		f.Add(uint8(i), uint16(len(data)), data[9:])
+	}
+	f.Add(uint8(0), uint16(0), cat(uv(301), bytes.Repeat([]byte{0}, 300))) // the issue's: 300 MiB in 311 bytes
+	f.Add(uint8(1), uint16(0), cat(uv(2), []byte{1, 0}))                   // and 1 MiB in 12
+	f.Fuzz(func(t *testing.T, kind uint8, limit uint16, body []byte) {
+		i := int(kind) % len(boundTypes)
+		data := cat(headers[i], body)
+		into := reflect.New(boundTypes[i]).Interface()
+		c := binary.Codec{MaxAlloc: 64 * int(limit)}
+		bound := allocBound(len(data))
+		if limit != 0 {
+			bound = uint64(c.MaxAlloc + errorSlack)
+		}
+		var err error
+		if got := allocated(bound, func() { err = c.Unmarshal(data, into) }); got > bound {
+			t.Fatalf("Unmarshal of %d bytes into %s, MaxAlloc %d, allocated %d bytes, want at most %d (error: %v)",
+				len(data), boundTypes[i], c.MaxAlloc, got, bound, err)
 		}
 	})
 }

@@ -41,14 +41,17 @@ const (
 type plan struct {
 	op      op
 	typ     reflect.Type
-	bits    int     // opInt, opUint: the size of the kind, for overflow checks
-	elem    *plan   // opSlice, opArray, opPtr: the element; opMap: the value
-	key     *plan   // opMap
-	fields  []field // opStruct
-	n       int     // opArray, opByteArray: the length
-	min     int     // the fewest bytes a value of this type encodes to
-	ptrRecv bool    // opBinary, opText: the marshaler needs an addressable value
-	done    bool    // set when the node is complete (recursion guard while building)
+	bits    int           // opInt, opUint: the size of the kind, for overflow checks
+	elem    *plan         // opSlice, opArray, opPtr: the element; opMap: the value
+	key     *plan         // opMap
+	fields  []field       // opStruct
+	n       int           // opArray, opByteArray: the length
+	min     int           // the fewest bytes a value of this type encodes to
+	size    int           // typ.Size(): the bytes a value takes in memory
+	group   int           // opMap: the bytes of a group of the runtime's hash table
+	empty   reflect.Value // opSlice: an empty slice, set without allocating
+	ptrRecv bool          // opBinary, opText: the marshaler needs an addressable value
+	done    bool          // set when the node is complete (recursion guard while building)
 }
 
 type field struct {
@@ -100,7 +103,7 @@ func (b *builder) build(t reflect.Type, where string) (*plan, error) {
 	if p, ok := b.plans[t]; ok {
 		return p, nil // complete, or an ancestor of this node (a recursive type)
 	}
-	p := &plan{typ: t}
+	p := &plan{typ: t, size: int(t.Size())}
 	b.plans[t] = p
 	if err := b.fill(p, t, where); err != nil {
 		return nil, err
@@ -158,6 +161,7 @@ func (b *builder) fill(p *plan, t reflect.Type, where string) error {
 			return fmt.Errorf("codec/binary: slices of types that encode to no bytes are not supported: %s (%s)", where, t)
 		}
 		p.op, p.min, p.elem = opSlice, 1, elem
+		p.empty = reflect.MakeSlice(t, 0, 0) // its data is the runtime's zero-size base
 	case reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 && !isMarshaler(t.Elem()) {
 			p.op, p.min, p.n = opByteArray, t.Len(), t.Len()
@@ -185,6 +189,7 @@ func (b *builder) fill(p *plan, t reflect.Type, where string) error {
 			return fmt.Errorf("codec/binary: maps whose entries encode to no bytes are not supported: %s (%s)", where, t)
 		}
 		p.op, p.min, p.key, p.elem = opMap, 1, key, elem
+		p.group = mapGroupSize(t.Key(), t.Elem())
 	case reflect.Pointer:
 		elem, err := b.build(t.Elem(), where)
 		if err != nil {
