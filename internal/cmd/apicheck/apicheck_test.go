@@ -13,8 +13,9 @@ import (
 const testMod = "testdata/mod"
 
 // wantAPI is the API of testMod, checked by hand: api/apitest.txt, then
-// api/store_deep.txt, then api/sub.txt. Not in it: the internal/ packages, those
-// under examples/ and bench/, the command under cmd/, and the module nested/.
+// api/store_deep.txt, then api/sub.txt (api/empty.txt is empty). Not in it: the
+// internal/ packages, those under examples/ and bench/, the command under cmd/, and
+// the module nested/.
 const wantAPI = `
 pkg example.com/apitest, const Big untyped float = 1/10
 pkg example.com/apitest, const Typed time.Duration = 2000000000
@@ -131,6 +132,7 @@ func TestFileNames(t *testing.T) {
 	}
 	want := []string{
 		"apitest.txt example.com/apitest",
+		"empty.txt example.com/apitest/empty",
 		"store_deep.txt example.com/apitest/store/deep",
 		"sub.txt example.com/apitest/sub",
 	}
@@ -152,13 +154,16 @@ func TestWriteAndCheck(t *testing.T) {
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("-write left %s: %v", stale, err)
 	}
-	for _, name := range []string{"apitest.txt", "store_deep.txt", "sub.txt"} {
+	for _, name := range []string{"apitest.txt", "empty.txt", "store_deep.txt", "sub.txt"} {
 		if _, err := os.Stat(filepath.Join(api, name)); err != nil {
 			t.Errorf("-write did not write %s: %v", name, err)
 		}
 	}
 	if got, want := readFile(t, filepath.Join(api, "store_deep.txt")), "pkg example.com/apitest/store/deep, var V int\n"; got != want {
 		t.Errorf("store_deep.txt = %q, want %q", got, want)
+	}
+	if got := readFile(t, filepath.Join(api, "empty.txt")); got != "" {
+		t.Errorf("empty.txt = %q, want it empty", got)
 	}
 
 	// What -write wrote checks clean.
@@ -227,6 +232,21 @@ func TestWriteAndCheck(t *testing.T) {
 	}
 	if _, _, code = runCmd(t, "-C", testMod, "-api", api); code != 0 {
 		t.Errorf("check after the second -write exited %d", code)
+	}
+}
+
+func TestFileNameCollision(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/clash\n\ngo 1.25.0\n")
+	for _, d := range []string{"a_b", "a/b"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o777); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, d, "p.go"), "package b\n\nfunc F() {}\n")
+	}
+	_, errOut, code := runCmd(t, "-C", dir, "-print")
+	if want := "packages example.com/clash/a/b and example.com/clash/a_b would share the file api/a_b.txt"; code != 2 || !strings.Contains(errOut, want) {
+		t.Errorf("two packages of one file name: exit %d, stderr %q; want 2 and %q", code, errOut, want)
 	}
 }
 
