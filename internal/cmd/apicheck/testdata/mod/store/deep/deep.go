@@ -1,0 +1,4 @@
+package deep
+
+// V is in a package with an internal/ below it.
+var V int
