@@ -25,14 +25,29 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
+	"github.com/FerretDB/FerretDB/build/version"
 	"github.com/FerretDB/FerretDB/ferretdb"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 )
+
+// An embedded FerretDB reports its version as "unknown" (a build of FerretDB's
+// own command reads it from a generated file); report the module's version, so
+// that buildInfo's ferretdbVersion tells which FerretDB a test runs against.
+func init() {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/FerretDB/FerretDB" {
+				version.Get().Version = d.Version
+			}
+		}
+	}
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
