@@ -2,8 +2,7 @@
 // session struct, written and read by reflection along a plan compiled once per type.
 // It uses the standard library only, and no unsafe.
 //
-//	m, err := typedsession.New[Profile](memstore.New(memstore.Options{}),
-//		typedsession.Options{Codec: binary.Codec{}})
+//	m, err := typedsession.New[Profile](st, typedsession.Options{Codec: binary.Codec{}})
 //
 // The package is named after its directory; a file that also imports encoding/binary
 // renames one of the two (import bincodec "github.com/seed96b21533/typedsession/codec/binary").

@@ -1,7 +1,7 @@
 // Package gojson is a fast [typedsession.Codec]: JSON through github.com/goccy/go-json, a
 // pure-Go, drop-in replacement for encoding/json.
 //
-//	m, err := typedsession.New[Profile](store, typedsession.Options{Codec: gojson.Codec{}})
+//	m, err := typedsession.New[Profile](st, typedsession.Options{Codec: gojson.Codec{}})
 //
 // # Why
 //

@@ -29,13 +29,15 @@ func Getenv(key, def string) string {
 }
 
 // Proxy is a TCP proxy on a loopback port in front of a server, which a test can cut
-// (every connection closed, new ones closed at once) and restore, and which counts the
+// (every connection closed, new ones closed at once), stall (connections accepted and
+// kept open, nothing answered: a server that hangs) and restore, and which counts the
 // bytes it forwards from clients to the server.
 type Proxy struct {
-	ln     net.Listener
-	target string
-	up     atomic.Bool
-	sent   atomic.Int64 // bytes from clients to the server
+	ln      net.Listener
+	target  string
+	up      atomic.Bool
+	stalled atomic.Bool
+	sent    atomic.Int64 // bytes from clients to the server
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -70,8 +72,18 @@ func (p *Proxy) Cut() {
 	p.closeAll()
 }
 
-// Restore lets connections through again.
-func (p *Proxy) Restore() { p.up.Store(true) }
+// Stall makes the proxy a server that hangs: open connections stay open and new ones
+// are accepted, but nothing is forwarded either way until Restore.
+func (p *Proxy) Stall() { p.stalled.Store(true) }
+
+// Restore lets connections through again. After a stall, the connections that were
+// open are closed, as the bytes they swallowed are lost.
+func (p *Proxy) Restore() {
+	if p.stalled.Swap(false) {
+		p.closeAll()
+	}
+	p.up.Store(true)
+}
 
 // Sent returns the number of bytes forwarded from clients to the server so far.
 func (p *Proxy) Sent() int64 { return p.sent.Load() }
@@ -106,6 +118,9 @@ func (p *Proxy) accept() {
 			c.Close()
 			continue
 		}
+		if p.stalled.Load() {
+			continue // accepted, never answered; closed by Restore or the cleanup
+		}
 		s, err := net.Dial("tcp", p.target)
 		if err != nil || !p.track(s) {
 			c.Close()
@@ -126,6 +141,9 @@ func (p *Proxy) pipe(dst, src net.Conn, count *atomic.Int64) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
+		if p.stalled.Load() {
+			n = 0 // swallowed: a hung server answers nothing
+		}
 		if n > 0 {
 			if count != nil {
 				count.Add(int64(n))
