@@ -2,6 +2,7 @@ package typedsession
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -23,7 +24,8 @@ type Manager[T any] struct {
 }
 
 // New returns a Manager that keeps its sessions in st. It checks opts and returns an
-// error for an invalid combination; it does no I/O. New panics if st is nil.
+// error for an invalid combination; it does no I/O. If st is a [store.Named] (the
+// cookie store), New binds it to the Manager's cookie name. New panics if st is nil.
 func New[T any](st store.Store, opts Options) (*Manager[T], error) {
 	if st == nil {
 		panic("typedsession: New called with a nil Store")
@@ -43,6 +45,15 @@ func newManager[T any](st store.Store, opts Options) (*Manager[T], error) {
 	o, err := opts.resolve()
 	if err != nil {
 		return nil, err
+	}
+	if n, ok := st.(store.Named); ok {
+		name := o.CookieName
+		if o.Header != "" {
+			name = o.Header
+		}
+		if st, err = n.WithName(name); err != nil {
+			return nil, fmt.Errorf("typedsession: the store cannot serve the cookie %q: %w", name, err)
+		}
 	}
 	m := &Manager[T]{store: st, opts: o}
 	m.attrsPre, m.attrsPost = o.cookieAttributes()

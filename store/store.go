@@ -53,3 +53,15 @@ type OwnerStore interface {
 	// reports whether it did. A session of another owner is never ended.
 	DeleteID(ctx context.Context, owner, id string) (bool, error)
 }
+
+// Named is implemented by a [Store] whose tokens depend on the name of the cookie (or
+// header) that carries them: a sealed cookie binds its name into the seal, so that a
+// value moved to another cookie does not open. typedsession.New calls WithName once
+// with the Manager's cookie name (or its Options.Header) and keeps the Store it
+// returns; the Store it was given is left as it was.
+type Named interface {
+	Store
+	// WithName returns the Store to use for tokens carried under name, or an error if
+	// the store cannot serve that name.
+	WithName(name string) (Store, error)
+}

@@ -75,12 +75,6 @@ type Options struct {
 	// depends only on the key, reordering the ring never orphans a cookie.
 	Keys [][]byte
 
-	// CookieName is the name of the session cookie, default "session". It must be the
-	// Manager's Options.CookieName (or its Options.Header): it is bound into every seal,
-	// so a value moved to a cookie of another name does not open, and it counts toward
-	// the size limit.
-	CookieName string
-
 	// AttributeBytes is how much of the [CookieLimit] is kept for the cookie's attributes
 	// ("; Path=/; Domain=...; Expires=...; Max-Age=...; HttpOnly; Secure; SameSite=Lax"),
 	// default [DefaultAttributeBytes]. The Manager's attributes take about 95 bytes with
@@ -107,8 +101,10 @@ type Options struct {
 //
 // A Store is safe for concurrent use.
 type Store struct {
-	keys     []key // keys[0] seals
-	maxValue int   // the longest cookie value Save may return
+	name     string // the cookie (or header) name bound into every seal
+	attr     int    // Options.AttributeBytes
+	keys     []key  // keys[0] seals
+	maxValue int    // the longest cookie value Save may return
 	verify   func(context.Context, store.Record) (bool, error)
 	now      func() time.Time
 	nonce    func([]byte) // fills a nonce; replaced by tests only
@@ -121,19 +117,27 @@ type key struct {
 	ad   []byte // additional data: format, key id, cookie name
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store = (*Store)(nil)
+	_ store.Named = (*Store)(nil)
+)
+
+// DefaultName is the cookie name a Store from [New] seals for until a Manager binds
+// it to its own with [Store.WithName]: the name of the Manager's default cookie.
+const DefaultName = "session"
 
 // New returns a Store over the key ring in opts. It returns an error when the key ring
 // is empty or holds a key that is not [KeySize] bytes, is all zero, or is a duplicate,
-// and when the cookie name and attribute allowance leave no room for a session.
+// and when the attribute allowance leaves no room for a session.
+//
+// The name of the cookie that carries a session is bound into its seal. A Manager
+// tells the store its cookie name (or its Options.Header) when it is created, through
+// [Store.WithName]; nothing else needs to agree.
 func New(opts Options) (*Store, error) {
 	if len(opts.Keys) == 0 {
 		return nil, errors.New("cookiestore: Options.Keys is empty; at least one 32-byte key is required")
 	}
-	name := opts.CookieName
-	if name == "" {
-		name = "session"
-	}
+	name := DefaultName
 	attr := opts.AttributeBytes
 	if attr == 0 {
 		attr = DefaultAttributeBytes
@@ -142,6 +146,8 @@ func New(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("cookiestore: Options.AttributeBytes is %d; want 0 (the default) or more", attr)
 	}
 	s := &Store{
+		name:     name,
+		attr:     attr,
 		maxValue: CookieLimit - attr - len(name) - len("="),
 		verify:   opts.Verify,
 		now:      opts.Now,
@@ -202,11 +208,42 @@ func deriveKey(secret []byte, name string) (key, error) {
 	if err != nil {
 		return key{}, fmt.Errorf("cookiestore: %w", err)
 	}
-	k := key{id: binary.BigEndian.Uint32(idBytes), aead: aead}
-	k.ad = append(k.ad, format)
-	k.ad = binary.BigEndian.AppendUint32(k.ad, k.id)
-	k.ad = append(k.ad, name...)
-	return k, nil
+	id := binary.BigEndian.Uint32(idBytes)
+	return key{id: id, aead: aead, ad: additionalData(id, name)}, nil
+}
+
+// WithName returns a Store that seals and opens under the cookie (or header) name
+// name, with this Store's keys and options: [typedsession.New] calls it with the
+// Manager's cookie name. It returns an error when name and Options.AttributeBytes leave
+// no room for a session.
+func (s *Store) WithName(name string) (store.Store, error) {
+	if name == s.name {
+		return s, nil
+	}
+	b := &Store{
+		name:     name,
+		attr:     s.attr,
+		maxValue: CookieLimit - s.attr - len(name) - len("="),
+		verify:   s.verify,
+		now:      s.now,
+		nonce:    s.nonce,
+	}
+	if b.maxValue < enc.EncodedLen(overhead+recordMin) {
+		return nil, fmt.Errorf("cookiestore: a %d-byte cookie name and %d bytes of attributes leave no room for a session", len(name), s.attr)
+	}
+	for _, k := range s.keys {
+		k.ad = additionalData(k.id, name)
+		b.keys = append(b.keys, k)
+	}
+	return b, nil
+}
+
+// additionalData returns what every seal of key id under the cookie name binds: the
+// format, the key id and the name.
+func additionalData(id uint32, name string) []byte {
+	ad := append(make([]byte, 0, 1+keyIDLen+len(name)), format)
+	ad = binary.BigEndian.AppendUint32(ad, id)
+	return append(ad, name...)
 }
 
 func randNonce(b []byte) { rand.Read(b) } // crypto/rand.Read never returns an error

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 )
@@ -23,7 +27,7 @@ func TestNew(t *testing.T) {
 	}{
 		{"one key", cookiestore.Options{Keys: [][]byte{k1}}, ""},
 		{"two keys", cookiestore.Options{Keys: [][]byte{k1, k2}}, ""},
-		{"custom name and attributes", cookiestore.Options{Keys: [][]byte{k1}, CookieName: "__Host-s", AttributeBytes: 400}, ""},
+		{"custom attributes", cookiestore.Options{Keys: [][]byte{k1}, AttributeBytes: 400}, ""},
 		{"no keys", cookiestore.Options{}, "empty"},
 		{"empty ring", cookiestore.Options{Keys: [][]byte{}}, "empty"},
 		{"short key", cookiestore.Options{Keys: [][]byte{k1[:31]}}, "31 bytes"},
@@ -33,7 +37,6 @@ func TestNew(t *testing.T) {
 		{"duplicate", cookiestore.Options{Keys: [][]byte{k1, k2, bytes.Clone(k1)}}, "Keys[2] repeats Options.Keys[0]"},
 		{"negative attributes", cookiestore.Options{Keys: [][]byte{k1}, AttributeBytes: -1}, "AttributeBytes"},
 		{"no room", cookiestore.Options{Keys: [][]byte{k1}, AttributeBytes: 4010}, "no room"},
-		{"huge name", cookiestore.Options{Keys: [][]byte{k1}, CookieName: strings.Repeat("n", 4000)}, "no room"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -271,15 +274,65 @@ func TestCookieNameBound(t *testing.T) {
 	t.Parallel()
 	now := t0
 	k := newKey(t)
-	a := newStore(t, &now, cookiestore.Options{Keys: [][]byte{k}, CookieName: "session"})
-	b := newStore(t, &now, cookiestore.Options{Keys: [][]byte{k}, CookieName: "admin"})
 	dflt := newStore(t, &now, cookiestore.Options{Keys: [][]byte{k}})
+	a := named(t, dflt, "session")
+	b := named(t, dflt, "admin")
 	tok := mustSave(t, a, sampleRecord())
 	if _, found, _ := b.Load(t.Context(), tok); found {
 		t.Error(`a value sealed for cookie "session" opens as cookie "admin"`)
 	}
 	if _, found, _ := dflt.Load(t.Context(), tok); !found {
-		t.Error(`a value sealed for "session" does not open with the default CookieName`)
+		t.Errorf("a value sealed for %q does not open with the default name", cookiestore.DefaultName)
+	}
+	if _, found, _ := dflt.Load(t.Context(), mustSave(t, b, sampleRecord())); found {
+		t.Error(`a value sealed for "admin" opens with the default name`)
+	}
+	if _, err := dflt.WithName(strings.Repeat("n", 4000)); err == nil || !strings.Contains(err.Error(), "no room") {
+		t.Errorf("WithName(a 4000-byte name) error = %v, want one saying there is no room", err)
+	}
+}
+
+// TestManagerBindsCookieName checks that the Manager hands its cookie name to the store:
+// zero-value options work together, a Manager with another cookie name seals for that
+// name, and a value moved from one cookie to the other does not open.
+func TestManagerBindsCookieName(t *testing.T) {
+	t.Parallel()
+	st, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{newKey(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type user struct{ Name string }
+	serve := func(m *typedsession.Manager[user], cookie *http.Cookie, put bool) *httptest.ResponseRecorder {
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if put {
+				m.Put(r.Context(), user{Name: "Ada"})
+				return
+			}
+			u, _ := m.Get(r.Context())
+			io.WriteString(w, u.Name)
+		}))
+		req := httptest.NewRequest("GET", "/", nil)
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	for _, name := range []string{"", "sid", "__Host-app"} {
+		m, err := typedsession.New[user](st, typedsession.Options{CookieName: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := serve(m, nil, true).Result().Cookies()[0]
+		if got := serve(m, c, false).Body.String(); got != "Ada" {
+			t.Errorf("CookieName %q: the Manager's own cookie gives %q, want Ada", name, got)
+		}
+		other, _ := typedsession.New[user](st, typedsession.Options{CookieName: "other"})
+		moved := &http.Cookie{Name: "other", Value: c.Value}
+		if got := serve(other, moved, false).Body.String(); got != "" {
+			t.Errorf("CookieName %q: its value moved to the cookie \"other\" gives %q, want nothing", name, got)
+		}
 	}
 }
 

@@ -17,7 +17,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// A Manager does this on every write; its Options.CookieName must match the store's.
+	// A Manager does this on every write.
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Millisecond)
 	value, err := st.Save(ctx, "", 0, store.Record{

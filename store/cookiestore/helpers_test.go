@@ -57,6 +57,16 @@ func newStore(tb testing.TB, now *time.Time, opts cookiestore.Options) *cookiest
 	return s
 }
 
+// named returns s bound to the cookie name.
+func named(tb testing.TB, s *cookiestore.Store, name string) *cookiestore.Store {
+	tb.Helper()
+	b, err := s.WithName(name)
+	if err != nil {
+		tb.Fatalf("WithName(%q) error = %v", name, err)
+	}
+	return b.(*cookiestore.Store)
+}
+
 func sampleRecord() store.Record {
 	return store.Record{
 		Data:       []byte(`{"UserID":42,"Name":"Napoleon"}`),

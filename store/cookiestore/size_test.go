@@ -22,7 +22,7 @@ func TestSizeLimit(t *testing.T) {
 		{"defaults", cookiestore.Options{}, "", 2848}, // the number in the package doc
 		{"defaults with owner", cookiestore.Options{}, "user-4242", 2848 - 9},
 		{"long owner", cookiestore.Options{}, strings.Repeat("o", 200), 2848 - 201},
-		{"long name", cookiestore.Options{CookieName: "__Host-" + strings.Repeat("n", 100)}, "", -1},
+		{"long name", cookiestore.Options{}, "", -1},
 		{"more attributes", cookiestore.Options{AttributeBytes: 1000}, "", -1},
 		{"fewer attributes", cookiestore.Options{AttributeBytes: 1}, "", -1},
 	}
@@ -32,13 +32,14 @@ func TestSizeLimit(t *testing.T) {
 			tc.opts.Keys = [][]byte{newKey(t)}
 			now := t0
 			s := newStore(t, &now, tc.opts)
+			name := cookiestore.DefaultName
+			if tc.name == "long name" {
+				name = "__Host-" + strings.Repeat("n", 100)
+				s = named(t, s, name)
+			}
 			n := s.MaxData(len(tc.owner))
 			if tc.maxData >= 0 && n != tc.maxData {
 				t.Errorf("MaxData(%d) = %d, want %d", len(tc.owner), n, tc.maxData)
-			}
-			name := tc.opts.CookieName
-			if name == "" {
-				name = "session"
 			}
 			attr := tc.opts.AttributeBytes
 			if attr == 0 {

@@ -149,7 +149,7 @@ func TestTamper(t *testing.T) {
 	})
 	t.Run("another cookie name", func(t *testing.T) {
 		for _, name := range []string{"Session", "session2", "sessio", "admin", "__Host-session"} {
-			other := newStore(t, &now, cookiestore.Options{Keys: [][]byte{k1, k2}, CookieName: name})
+			other := named(t, newStore(t, &now, cookiestore.Options{Keys: [][]byte{k1, k2}}), name)
 			total += mustReject(t, other, "moved to cookie "+name, func(yield func(string, string) bool) {
 				yield("as is", tok)
 			})

@@ -17,7 +17,10 @@ type Counting struct {
 	Loads, Saves, Touches atomic.Int64
 }
 
-var _ store.OwnerStore = (*Counting)(nil)
+var (
+	_ store.OwnerStore = (*Counting)(nil)
+	_ store.Named      = (*Counting)(nil)
+)
 
 // Load implements [store.Store].
 func (c *Counting) Load(ctx context.Context, token string) (store.Record, bool, error) {
@@ -67,4 +70,17 @@ func (c *Counting) DeleteID(ctx context.Context, owner, id string) (bool, error)
 // Total returns the number of Store calls so far.
 func (c *Counting) Total() int64 {
 	return c.Loads.Load() + c.Saves.Load() + c.Touches.Load()
+}
+
+// WithName implements [store.Named] by binding the wrapped Store, when it is one, to
+// name; the counts go on.
+func (c *Counting) WithName(name string) (store.Store, error) {
+	if n, ok := c.Store.(store.Named); ok {
+		s, err := n.WithName(name)
+		if err != nil {
+			return nil, err
+		}
+		c.Store = s
+	}
+	return c, nil
 }
