@@ -23,6 +23,11 @@ var (
 	// session that would replace the client's new cookie.
 	ErrSessionEnded = errors.New("typedsession: session ended by another request")
 
+	// ErrTooManySessions reports a login refused because its owner holds
+	// Options.MaxOwnerSessions sessions already (with Options.RefuseOverLimit), or, under
+	// concurrent logins, a login whose session the limit ended at once.
+	ErrTooManySessions = errors.New("typedsession: too many sessions for this owner")
+
 	// ErrUnavailable reports that the store failed or did not answer within
 	// Options.StoreTimeout. The error wraps the store's own error too.
 	ErrUnavailable = errors.New("typedsession: session store unavailable")

@@ -2,6 +2,7 @@ package typedsession
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -55,8 +56,16 @@ func newManager[T any](st store.Store, opts Options) (*Manager[T], error) {
 			return nil, fmt.Errorf("typedsession: the store cannot serve the cookie %q: %w", name, err)
 		}
 	}
+	if o.MaxOwnerSessions > 0 && st != nil {
+		if _, ok := st.(store.OwnerStore); !ok {
+			return nil, fmt.Errorf("typedsession: Options.MaxOwnerSessions needs a store that lists sessions by owner; %T does not: %w", st, errors.ErrUnsupported)
+		}
+	}
 	m := &Manager[T]{store: st, opts: o}
 	m.attrsPre, m.attrsPost = o.cookieAttributes()
+	if n, ok := st.(store.Notifier); ok && o.OnEvent != nil {
+		n.Notify(m.removed)
+	}
 	return m, nil
 }
 

@@ -73,12 +73,34 @@ type Options struct {
 	// reported), as a negative StoreTimeout means no bound.
 	MaxRetries int
 
+	// MaxOwnerSessions bounds how many live sessions one owner may hold (see
+	// [Manager.SetOwner]). When a login would pass the bound, the owner's least recently
+	// active other sessions end (SessionRevoked, "owner limit"), or, with
+	// RefuseOverLimit, the login fails with [ErrTooManySessions]. The bound holds under
+	// concurrent logins: see "Owners" in the package documentation. Default 0: no
+	// bound. A store that cannot list sessions by owner (the cookie store) makes New
+	// fail with an error that wraps errors.ErrUnsupported when it is set.
+	MaxOwnerSessions int
+	// RefuseOverLimit makes a login beyond MaxOwnerSessions fail, keeping the owner's
+	// sessions, instead of ending the least recently active of them. Default false.
+	RefuseOverLimit bool
+
+	// OnEvent, if set, is called with each [Event]: sessions created, renewed, given an
+	// owner, destroyed, revoked, found expired, evicted or cleaned by the store, and
+	// conflicts retried and store calls. It is called synchronously, after the store
+	// confirmed the change, from the goroutine of the request (or of the store's cleanup)
+	// that made it: it must be safe for concurrent use, and a slow OnEvent slows that
+	// request. No event is dropped; to keep requests fast, have OnEvent hand events to a
+	// buffer of your own (see the Example of Event). Default nil: no events, and no cost.
+	OnEvent func(ctx context.Context, e Event)
+
 	// ErrorHandler writes the response when a session operation fails and the failure
 	// was not handed to the handler (see [Manager.Handler]). Default: 503 Service
 	// Unavailable with Retry-After for a store that failed or timed out
 	// ([ErrUnavailable]), 409 Conflict for a session that another request changed or
-	// ended ([ErrConflict], [ErrSessionEnded]), and 500 Internal Server Error for the
-	// rest (a value that does not encode, a session too large for its store).
+	// ended ([ErrConflict], [ErrSessionEnded]) and for a login over the owner limit
+	// ([ErrTooManySessions]), and 500 Internal Server Error for the rest (a value that
+	// does not encode, a session too large for its store).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives failures and warnings. Default [slog.Default].
 	Logger *slog.Logger
@@ -153,6 +175,10 @@ func (o Options) resolve() (Options, error) {
 		errs = append(errs, errors.New("negative TouchInterval"))
 	case o.IdleTimeout > o.Lifetime:
 		errs = append(errs, errors.New("an IdleTimeout longer than the Lifetime"))
+	case o.MaxOwnerSessions < 0:
+		errs = append(errs, errors.New("negative MaxOwnerSessions"))
+	case o.RefuseOverLimit && o.MaxOwnerSessions == 0:
+		errs = append(errs, errors.New("RefuseOverLimit without a MaxOwnerSessions"))
 	case o.TouchInterval >= o.IdleTimeout && o.IdleTimeout > 0:
 		errs = append(errs, errors.New("a TouchInterval not shorter than the IdleTimeout"))
 	}
@@ -200,7 +226,7 @@ func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	case errors.Is(err, ErrUnavailable):
 		w.Header().Set("Retry-After", retryAfter)
 		code = http.StatusServiceUnavailable
-	case errors.Is(err, ErrSessionEnded), errors.Is(err, ErrConflict):
+	case errors.Is(err, ErrSessionEnded), errors.Is(err, ErrConflict), errors.Is(err, ErrTooManySessions):
 		code = http.StatusConflict
 	}
 	http.Error(w, http.StatusText(code), code)

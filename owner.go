@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/seed96b21533/typedsession/store"
@@ -137,13 +138,14 @@ func (m *Manager[T]) DestroyOwner(ctx context.Context, owner string) (int, error
 	if owner == "" {
 		return 0, errors.New("typedsession: DestroyOwner: empty owner")
 	}
-	var n int
+	var ids []string
 	err := m.ownerCall(ctx, "destroy the sessions of an owner", func(ctx context.Context, o store.OwnerStore) (err error) {
-		n, err = o.DeleteOwned(ctx, owner, "")
+		ids, err = o.DeleteOwned(ctx, owner, "")
 		return err
 	})
+	m.revoked(ctx, owner, ids, "DestroyOwner")
 	if err != nil {
-		return n, err
+		return len(ids), err
 	}
 	if s := m.current(ctx); s != nil {
 		s.mu.Lock()
@@ -152,7 +154,7 @@ func (m *Manager[T]) DestroyOwner(ctx context.Context, owner string) (int, error
 		}
 		s.mu.Unlock()
 	}
-	return n, nil
+	return len(ids), nil
 }
 
 // DestroyOthers ends every session of the request's owner except the request's own
@@ -171,12 +173,13 @@ func (m *Manager[T]) DestroyOthers(ctx context.Context) (int, error) {
 	if owner == "" {
 		return 0, nil
 	}
-	var n int
+	var ids []string
 	err = m.ownerCall(ctx, "destroy the other sessions of an owner", func(ctx context.Context, o store.OwnerStore) (err error) {
-		n, err = o.DeleteOwned(ctx, owner, token)
+		ids, err = o.DeleteOwned(ctx, owner, token)
 		return err
 	})
-	return n, err
+	m.revoked(ctx, owner, ids, "DestroyOthers")
+	return len(ids), err
 }
 
 // DestroyID ends the session of owner whose [SessionInfo.ID] is id ("sign out this
@@ -193,6 +196,7 @@ func (m *Manager[T]) DestroyID(ctx context.Context, owner, id string) (bool, err
 	if err != nil || !ended {
 		return false, err
 	}
+	m.revoked(ctx, owner, []string{id}, "DestroyID")
 	if s := m.current(ctx); s != nil {
 		s.mu.Lock()
 		if s.state == live && s.token != "" && store.ID(s.token) == id {
@@ -201,4 +205,110 @@ func (m *Manager[T]) DestroyID(ctx context.Context, owner, id string) (bool, err
 		s.mu.Unlock()
 	}
 	return true, nil
+}
+
+// revoked reports the sessions of owner that a call ended.
+func (m *Manager[T]) revoked(ctx context.Context, owner string, ids []string, by string) {
+	for _, id := range ids {
+		m.emit(ctx, Event{Kind: SessionRevoked, ID: id, Owner: owner, Reason: by})
+	}
+}
+
+// ownedLive lists the live sessions of owner, by ID. Called with s.mu held.
+func (s *session[T]) ownedLive(ctx context.Context, owner string) (map[string]store.Record, error) {
+	m := s.m
+	o := m.store.(store.OwnerStore) // New checked it
+	var recs map[string]store.Record
+	err := s.call(ctx, "list sessions", func(ctx context.Context) (err error) {
+		recs, err = o.Owned(ctx, owner)
+		return err
+	})
+	now := m.now()
+	for id, rec := range recs {
+		if rec.Owner != owner || !m.live(rec, now) {
+			delete(recs, id)
+		}
+	}
+	return recs, err
+}
+
+// admit refuses a login of s.owner that Options.MaxOwnerSessions with RefuseOverLimit
+// does not allow, before anything is written. Called with s.mu held.
+func (s *session[T]) admit(ctx context.Context) error {
+	m := s.m
+	if !m.opts.RefuseOverLimit || s.owner == "" {
+		return nil
+	}
+	recs, err := s.ownedLive(ctx, s.owner)
+	if err != nil {
+		return err
+	}
+	if len(recs) >= m.opts.MaxOwnerSessions {
+		return fmt.Errorf("%w: %d live sessions, at most %d", ErrTooManySessions, len(recs), m.opts.MaxOwnerSessions)
+	}
+	return nil
+}
+
+// limit enforces Options.MaxOwnerSessions once the request's session is stored with its
+// owner. Every login lists the owner's sessions after its own is stored, and ends
+// those beyond the first MaxOwnerSessions in one order that all agree on: by last
+// activity, most recent first (or with RefuseOverLimit, by creation, oldest first),
+// then by ID. The login whose session is stored last sees every session, so the
+// sessions left are exactly the first MaxOwnerSessions of that order, whatever the
+// interleaving. A login whose own session is among those ended fails with
+// ErrTooManySessions. Called with s.mu held.
+func (s *session[T]) limit(ctx context.Context) error {
+	m := s.m
+	owner := s.rec.Owner
+	if m.opts.MaxOwnerSessions == 0 || owner == "" {
+		return nil
+	}
+	recs, err := s.ownedLive(ctx, owner)
+	if err != nil || len(recs) <= m.opts.MaxOwnerSessions {
+		return err
+	}
+	ids := make([]string, 0, len(recs))
+	for id := range recs {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		ra, rb := recs[a], recs[b]
+		var c int
+		if m.opts.RefuseOverLimit {
+			c = ra.Created.Compare(rb.Created)
+		} else if c = lastActive(rb).Compare(lastActive(ra)); c == 0 {
+			c = rb.Created.Compare(ra.Created)
+		}
+		if c == 0 {
+			c = strings.Compare(a, b)
+		}
+		return c
+	})
+	own := store.ID(s.token)
+	o := m.store.(store.OwnerStore)
+	ownEnded := false
+	for _, id := range ids[m.opts.MaxOwnerSessions:] {
+		var ended bool
+		err := s.call(ctx, "end a session over the owner limit", func(ctx context.Context) (err error) {
+			ended, err = o.DeleteID(ctx, owner, id)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !ended {
+			continue
+		}
+		if id == own {
+			ownEnded = true
+			continue
+		}
+		m.emit(ctx, Event{Kind: SessionRevoked, ID: id, Owner: owner, Reason: "owner limit"})
+	}
+	if ownEnded {
+		m.emit(ctx, Event{Kind: SessionRevoked, ID: own, Owner: owner, Reason: "owner limit"})
+		s.state = ended
+		return s.failLoad(fmt.Errorf("%w: a concurrent login of the same owner took the last place", ErrTooManySessions))
+	}
+	return nil
 }

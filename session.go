@@ -102,23 +102,29 @@ func (s *session[T]) call(ctx context.Context, op string, f func(ctx context.Con
 // ErrUnavailable that wraps it.
 func (m *Manager[T]) call(ctx context.Context, op string, spent *time.Duration, f func(ctx context.Context) error) error {
 	limit := m.opts.StoreTimeout
-	if limit < 0 {
-		if err := f(ctx); err != nil {
-			return &storeError{op: op, err: err}
-		}
-		return nil
-	}
-	left := limit - *spent
-	if left <= 0 {
-		return &storeError{op: op, err: fmt.Errorf("the request's store budget (Options.StoreTimeout %v) is spent: %w", limit, context.DeadlineExceeded)}
-	}
-	cctx, cancel := context.WithTimeout(ctx, left)
 	start := time.Now()
-	err := f(cctx)
-	*spent += time.Since(start)
-	cancel()
+	var err error
+	switch left := limit - *spent; {
+	case limit < 0:
+		err = f(ctx)
+	case left <= 0:
+		err = fmt.Errorf("the request's store budget (Options.StoreTimeout %v) is spent: %w", limit, context.DeadlineExceeded)
+	default:
+		cctx, cancel := context.WithTimeout(ctx, left)
+		err = f(cctx)
+		cancel()
+	}
+	took := time.Since(start)
+	*spent += took
 	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, errors.ErrUnsupported) {
-		return &storeError{op: op, err: err}
+		err = &storeError{op: op, err: err}
+	}
+	if m.emitting() {
+		var failure error
+		if errors.Is(err, ErrUnavailable) {
+			failure = err
+		}
+		m.emit(ctx, Event{Kind: StoreCalled, Reason: op, Duration: took, Err: failure})
 	}
 	return err
 }
@@ -153,6 +159,9 @@ func (s *session[T]) load(ctx context.Context) error {
 		s.state = ended
 		return s.failLoad(&endedError{reason: "its token was " + rec.Ended.String() + " moments ago"})
 	case !m.live(rec, m.now()):
+		if m.emitting() {
+			m.emit(ctx, Event{Kind: SessionExpired, ID: store.ID(s.client), Owner: rec.Owner})
+		}
 		return nil
 	}
 	if err := m.decode(ctx, rec.Data, &s.val); err != nil {
@@ -286,6 +295,9 @@ func (s *session[T]) create(ctx context.Context, late bool) error {
 	if err != nil {
 		return fmt.Errorf("typedsession: encode: %w", err)
 	}
+	if err := s.admit(ctx); err != nil {
+		return err
+	}
 	now := m.now()
 	rec := store.Record{
 		Data:       data,
@@ -306,7 +318,14 @@ func (s *session[T]) create(ctx context.Context, late bool) error {
 	}
 	s.state, s.token, s.rec, s.refreshed = live, token, rec, true
 	s.settle()
-	return nil
+	if m.emitting() {
+		id := store.ID(token)
+		m.emit(ctx, Event{Kind: SessionCreated, ID: id, Owner: rec.Owner})
+		if rec.Owner != "" {
+			m.emit(ctx, Event{Kind: SessionOwned, ID: id, Owner: rec.Owner})
+		}
+	}
+	return s.limit(ctx)
 }
 
 // update writes the changes to the stored session, or touches it when there are none.
@@ -342,6 +361,7 @@ func (s *session[T]) update(ctx context.Context, late bool) error {
 		if attempt >= m.opts.MaxRetries {
 			return fmt.Errorf("typedsession: save: %d attempts: %w", attempt+1, err)
 		}
+		m.emit(ctx, Event{Kind: ConflictRetried, Owner: s.rec.Owner})
 		// Wait first, then reload and save at once: a wait between the read and the
 		// write would only widen the window for the next conflict.
 		if err := s.backoff(ctx, attempt); err != nil {
@@ -394,9 +414,16 @@ func (s *session[T]) replace(ctx context.Context, data []byte, late bool) error 
 	if late {
 		return ErrResponseStarted
 	}
+	owned := s.owner != s.rec.Owner && s.owner != ""
+	if owned {
+		if err := s.admit(ctx); err != nil {
+			return err
+		}
+	}
 	if err := s.retire(ctx, store.Renewed); err != nil && !errors.Is(err, errors.ErrUnsupported) {
 		return err
 	}
+	previous := s.token
 	now := m.now()
 	rec := s.next(data, now)
 	rec.Version = 1
@@ -413,6 +440,17 @@ func (s *session[T]) replace(ctx context.Context, data []byte, late bool) error 
 	}
 	s.token, s.rec, s.refreshed = token, rec, true
 	s.settle()
+	if m.emitting() {
+		e := Event{Kind: SessionRenewed, ID: store.ID(token), PreviousID: store.ID(previous), Owner: rec.Owner}
+		m.emit(ctx, e)
+		if owned {
+			e.Kind = SessionOwned
+			m.emit(ctx, e)
+		}
+	}
+	if owned {
+		return s.limit(ctx)
+	}
 	return nil
 }
 
@@ -440,10 +478,14 @@ func (s *session[T]) destroy(ctx context.Context) error {
 	for attempt := 0; s.state == live && !s.seeded; attempt++ {
 		err := s.retire(ctx, store.Destroyed)
 		if err == nil {
+			if s.m.emitting() {
+				s.m.emit(ctx, Event{Kind: SessionDestroyed, ID: store.ID(s.token), Owner: s.rec.Owner})
+			}
 			break
 		}
 		if errors.Is(err, errors.ErrUnsupported) {
 			revoked = false // the client's cookie is the only copy: it must be expired
+			s.m.emit(ctx, Event{Kind: SessionDestroyed, ID: store.ID(s.token), Owner: s.rec.Owner})
 			break
 		}
 		if !errors.Is(err, ErrConflict) || attempt >= s.m.opts.MaxRetries {

@@ -59,7 +59,8 @@ type OwnerKV interface {
 	Owned(ctx context.Context, owner string) (map[string]Record, error)
 
 	// DeleteOwned deletes every session whose Owner is owner, except the one at key
-	// except (when except is not ""), and returns how many it deleted. A record created
-	// concurrently may survive; one deleted is never brought back by a late Update.
-	DeleteOwned(ctx context.Context, owner, except string) (int, error)
+	// except (when except is not ""), and returns the keys of those it deleted. A record
+	// created concurrently may survive; one deleted is never brought back by a late
+	// Update.
+	DeleteOwned(ctx context.Context, owner, except string) (deleted []string, err error)
 }

@@ -93,27 +93,31 @@ func (s KVStore) Owned(ctx context.Context, owner string) (map[string]Record, er
 	}
 	byID := make(map[string]Record, len(recs))
 	for k, rec := range recs {
-		byID[base64.RawURLEncoding.EncodeToString([]byte(k))] = rec
+		byID[KeyID(k)] = rec
 	}
 	return byID, nil
 }
 
 // DeleteOwned implements [OwnerStore]. It returns errors.ErrUnsupported when the KV is
 // not an [OwnerKV].
-func (s KVStore) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+func (s KVStore) DeleteOwned(ctx context.Context, owner, except string) ([]string, error) {
 	o, err := s.ownerKV()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	exceptKey := ""
 	if except != "" {
 		k, ok := key(except)
 		if !ok {
-			return 0, errors.New("store: DeleteOwned: malformed token")
+			return nil, errors.New("store: DeleteOwned: malformed token")
 		}
 		exceptKey = k
 	}
-	return o.DeleteOwned(ctx, owner, exceptKey)
+	keys, err := o.DeleteOwned(ctx, owner, exceptKey)
+	for i, k := range keys {
+		keys[i] = KeyID(k)
+	}
+	return keys, err
 }
 
 // DeleteID implements [OwnerStore]. It returns errors.ErrUnsupported when the KV is not

@@ -47,8 +47,8 @@ type OwnerStore interface {
 	// Owned returns the live sessions of owner, by ID.
 	Owned(ctx context.Context, owner string) (map[string]Record, error)
 	// DeleteOwned ends every session of owner except the one held by the token except
-	// (when except is not ""), and returns how many it ended.
-	DeleteOwned(ctx context.Context, owner, except string) (int, error)
+	// (when except is not ""), and returns the IDs of those it ended.
+	DeleteOwned(ctx context.Context, owner, except string) (ended []string, err error)
 	// DeleteID ends the session with the given ID if it is a live session of owner, and
 	// reports whether it did. A session of another owner is never ended.
 	DeleteID(ctx context.Context, owner, id string) (bool, error)

@@ -36,6 +36,12 @@ func ID(token string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
+// KeyID returns the ID of the session stored at the KV key k (see [ID]): k encoded in
+// unpadded base64url.
+func KeyID(k string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(k))
+}
+
 // wellFormed reports whether token is 32 bytes in canonical unpadded base64url, as
 // newToken makes them. It allocates nothing: it runs on every request.
 func wellFormed(token string) bool {

@@ -367,14 +367,14 @@ func (k *kv) Owned(ctx context.Context, owner string) (map[string]store.Record, 
 	return out, nil
 }
 
-// DeleteOwned implements [store.OwnerKV]. It counts the live records it deleted;
-// expired records of owner are removed too, uncounted. Records without an Owner are
-// never deleted by it.
-func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+// DeleteOwned implements [store.OwnerKV]. It returns the keys of the live sessions it
+// deleted; expired records of owner are removed too, unreported. Records without an
+// Owner are never deleted by it.
+func (k *kv) DeleteOwned(ctx context.Context, owner, except string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
+	var deleted []string
 	now := k.now()
 	for _, key := range k.ownedKeys(owner) {
 		if key == except {
@@ -384,12 +384,12 @@ func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error)
 		sh.mu.Lock()
 		if e := sh.m[key]; e != nil && indexOwner(&e.rec) == owner {
 			if rec, _ := k.removeLocked(sh, key); live(&rec, now) {
-				n++
+				deleted = append(deleted, key)
 			}
 		}
 		sh.mu.Unlock()
 	}
-	return n, nil
+	return deleted, nil
 }
 
 // makeRoom removes at least one record, if the store holds any: it samples a few

@@ -338,8 +338,8 @@ func TestConcurrentMixed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n < len(owned) {
-			t.Errorf("DeleteOwned(%s) = %d, but Owned listed %d", owner, n, len(owned))
+		if len(n) < len(owned) {
+			t.Errorf("DeleteOwned(%s) = %d keys, but Owned listed %d", owner, len(n), len(owned))
 		}
 	}
 	s.DeleteExpired(ctx)

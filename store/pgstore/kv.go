@@ -62,10 +62,10 @@ func newKV(db DB, table string, ident pgx.Identifier, batch int) *kv {
 
 		// Expired rows of the owner go too, but only live ones are counted. Markers
 		// stay: they are no sessions, and expire on their own.
-		deleteOwned: `WITH d AS (DELETE FROM ` + t + ` WHERE owner = $1 AND ended = 0 RETURNING expiry)` +
-			` SELECT count(*) FROM d WHERE expiry > $2`,
-		deleteOwnedExcept: `WITH d AS (DELETE FROM ` + t + ` WHERE owner = $1 AND ended = 0 AND key <> $3 RETURNING expiry)` +
-			` SELECT count(*) FROM d WHERE expiry > $2`,
+		deleteOwned: `WITH d AS (DELETE FROM ` + t + ` WHERE owner = $1 AND ended = 0 RETURNING key, expiry)` +
+			` SELECT key FROM d WHERE expiry > $2`,
+		deleteOwnedExcept: `WITH d AS (DELETE FROM ` + t + ` WHERE owner = $1 AND ended = 0 AND key <> $3 RETURNING key, expiry)` +
+			` SELECT key FROM d WHERE expiry > $2`,
 
 		deleteExpired: `DELETE FROM ` + t + ` WHERE key IN (SELECT key FROM ` + t +
 			` WHERE expiry <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
@@ -174,19 +174,27 @@ func (k *kv) Owned(ctx context.Context, owner string) (map[string]store.Record, 
 }
 
 // DeleteOwned implements [store.OwnerKV]. It also deletes the expired
-// rows of owner, but counts only the live ones.
-func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
-	var row pgx.Row
+// rows of owner, but returns the keys of the live ones only.
+func (k *kv) DeleteOwned(ctx context.Context, owner, except string) ([]string, error) {
+	var rows pgx.Rows
+	var err error
 	if except == "" {
-		row = k.db.QueryRow(ctx, k.deleteOwned, owner, time.Now())
+		rows, err = k.db.Query(ctx, k.deleteOwned, owner, time.Now())
 	} else {
-		row = k.db.QueryRow(ctx, k.deleteOwnedExcept, owner, time.Now(), []byte(except))
+		rows, err = k.db.Query(ctx, k.deleteOwnedExcept, owner, time.Now(), []byte(except))
 	}
-	var n int64
-	if err := row.Scan(&n); err != nil {
-		return 0, fmt.Errorf("pgstore: delete owned: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: delete owned: %w", err)
 	}
-	return int(n), nil
+	keys, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
+		var key []byte
+		err := row.Scan(&key)
+		return string(key), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: delete owned: %w", err)
+	}
+	return keys, nil
 }
 
 // data returns b, or an empty slice for nil: pgx sends a nil slice as NULL.

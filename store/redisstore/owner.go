@@ -79,10 +79,10 @@ func (k *kv) Owned(ctx context.Context, owner string) (map[string]store.Record, 
 // DeleteOwned implements [store.OwnerKV]: the owner's index (its expired members
 // dropped), then for each member but except a script that deletes the record if it is
 // a session of owner, then one ZREM of the members handled.
-func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+func (k *kv) DeleteOwned(ctx context.Context, owner, except string) ([]string, error) {
 	keys, err := k.members(ctx, owner)
 	if err != nil {
-		return 0, fmt.Errorf("redisstore: delete owned: %w", err)
+		return nil, fmt.Errorf("redisstore: delete owned: %w", err)
 	}
 	execs := make([]rueidis.LuaExec, 0, len(keys))
 	handled := make([]string, 0, len(keys))
@@ -94,9 +94,9 @@ func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error)
 		handled = append(handled, key)
 	}
 	if len(execs) == 0 {
-		return 0, nil
+		return nil, nil
 	}
-	n := 0
+	var deleted []string
 	var firstErr error
 	done := make([]string, 0, len(handled))
 	for i, r := range deleteOwnedScript.ExecMulti(ctx, k.client, execs...) {
@@ -107,9 +107,9 @@ func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error)
 			}
 			continue
 		}
-		n += int(d)
 		done = append(done, handled[i])
 		if d == 1 {
+			deleted = append(deleted, handled[i])
 			k.mark(handled[i], markGone, 0, time.Time{})
 		}
 	}
@@ -117,7 +117,7 @@ func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error)
 		firstErr = err
 	}
 	if firstErr != nil {
-		return n, fmt.Errorf("redisstore: delete owned: %w", firstErr)
+		return deleted, fmt.Errorf("redisstore: delete owned: %w", firstErr)
 	}
-	return n, nil
+	return deleted, nil
 }

@@ -280,7 +280,7 @@ func checkAll(t *testing.T, what string, ctx context.Context, s *redisstore.Stor
 		t.Errorf("%s: Owned() = %v, nil; want an error", what, m)
 	}
 	if n, err := kv.DeleteOwned(ctx, "u", ""); err == nil {
-		t.Errorf("%s: DeleteOwned() = %d, nil; want an error", what, n)
+		t.Errorf("%s: DeleteOwned() = %x, nil; want an error", what, n)
 	}
 }
 
@@ -328,8 +328,8 @@ func testOwner(t *testing.T, s *redisstore.Store, c rueidis.Client) {
 	if m, err := kv.Owned(ctx, "carol"); err != nil || len(m) != 0 {
 		t.Errorf("Owned(carol) = %v, %v; want none", m, err)
 	}
-	if n, err := kv.DeleteOwned(ctx, "carol", ""); err != nil || n != 0 {
-		t.Errorf("DeleteOwned(carol) = %d, %v; want 0", n, err)
+	if n, err := kv.DeleteOwned(ctx, "carol", ""); err != nil || len(n) != 0 {
+		t.Errorf("DeleteOwned(carol) = %x, %v; want none", n, err)
 	}
 	mustGet(t, kv, keys[0])
 
@@ -394,8 +394,8 @@ func testOwner(t *testing.T, s *redisstore.Store, c rueidis.Client) {
 	if err := kv.Create(ctx, more, record(1, "alice", "m")); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := kv.DeleteOwned(ctx, "alice", more); err != nil || n != 1 {
-		t.Errorf("DeleteOwned(alice, except) = %d, %v; want 1", n, err)
+	if n, err := kv.DeleteOwned(ctx, "alice", more); err != nil || len(n) != 1 {
+		t.Errorf("DeleteOwned(alice, except) = %x, %v; want 1 key", n, err)
 	}
 	mustMissing(t, kv, keys[2])
 	mustGet(t, kv, more)
@@ -404,8 +404,8 @@ func testOwner(t *testing.T, s *redisstore.Store, c rueidis.Client) {
 	if err := kv.Update(ctx, keys[2], 1, record(2, "alice", "late")); !errors.Is(err, typedsession.ErrConflict) {
 		t.Errorf("Update() after DeleteOwned = %v, want ErrConflict", err)
 	}
-	if n, err := kv.DeleteOwned(ctx, "alice", ""); err != nil || n != 1 {
-		t.Errorf("DeleteOwned(alice) = %d, %v; want 1", n, err)
+	if n, err := kv.DeleteOwned(ctx, "alice", ""); err != nil || len(n) != 1 {
+		t.Errorf("DeleteOwned(alice) = %x, %v; want 1 key", n, err)
 	}
 	if m, err := kv.Owned(ctx, "alice"); err != nil || len(m) != 0 {
 		t.Errorf("after DeleteOwned, Owned(alice) = %v, %v; want none", m, err)

@@ -50,10 +50,10 @@ func (c *Counting) Owned(ctx context.Context, owner string) (map[string]store.Re
 }
 
 // DeleteOwned implements [store.OwnerStore].
-func (c *Counting) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+func (c *Counting) DeleteOwned(ctx context.Context, owner, except string) ([]string, error) {
 	o, ok := c.Store.(store.OwnerStore)
 	if !ok {
-		return 0, errors.ErrUnsupported
+		return nil, errors.ErrUnsupported
 	}
 	return o.DeleteOwned(ctx, owner, except)
 }

@@ -26,7 +26,7 @@ const (
 
 	cOwned         = "Owned returns the live sessions whose Owner is owner, by key"
 	cOwnerless     = "Records without an Owner are never listed: Owned(\"\") finds nothing and DeleteOwned(\"\", ...) deletes nothing"
-	cDeleteOwned   = "DeleteOwned deletes every session whose Owner is owner, except the one at key except (when except is not \"\"), and returns how many it deleted"
+	cDeleteOwned   = "DeleteOwned deletes every session whose Owner is owner, except the one at key except (when except is not \"\"), and returns the keys of those it deleted"
 	cOwnedLateSave = "one deleted is never brought back by a late Update"
 	cMarkers       = "Owned and DeleteOwned see only live sessions: expired records and markers are never returned nor counted"
 )

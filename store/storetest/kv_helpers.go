@@ -86,6 +86,23 @@ func kvShow(b []byte) string {
 	return fmt.Sprintf("%q", b)
 }
 
+// kvSameKeys reports whether got holds exactly the keys of want, in any order.
+func kvSameKeys(got []string, want ...string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	seen := make(map[string]bool, len(got))
+	for _, k := range got {
+		seen[k] = true
+	}
+	for _, k := range want {
+		if !seen[k] {
+			return false
+		}
+	}
+	return len(seen) == len(want)
+}
+
 // kvMustCreate creates rec at key, which must succeed.
 func kvMustCreate(t *testing.T, kv store.KV, key string, rec store.Record) {
 	t.Helper()

@@ -54,9 +54,9 @@ func kvOwnedEmptyOwner(t *testing.T, kv store.OwnerKV) {
 	kvMustCreate(t, kv, a1, alice)
 
 	kvWantOwned(t, kv, "", nil, "", cOwnerless)
-	n, err := kv.DeleteOwned(t.Context(), "", "")
-	if err != nil || n != 0 {
-		t.Errorf(`DeleteOwned("", "") = %d, %v, want 0, nil; contract: %q`, n, err, cOwnerless)
+	deleted, err := kv.DeleteOwned(t.Context(), "", "")
+	if err != nil || len(deleted) != 0 {
+		t.Errorf(`DeleteOwned("", "") = %d keys, %v, want none, nil; contract: %q`, len(deleted), err, cOwnerless)
 	}
 	kvMustGet(t, kv, n1, cOwnerless)
 	kvMustGet(t, kv, n2, cOwnerless)
@@ -76,10 +76,12 @@ func kvDeleteOwned(t *testing.T, kv store.OwnerKV) {
 	for key, rec := range recs {
 		kvMustCreate(t, kv, key, rec)
 	}
+	expired := kvCreateExpiring(t, kv, kvNewKey(), kvOwnedRecord(alice, "expired"), kvShortTTL)
+	kvSleepPast(expired.Expiry)
 
-	n, err := kv.DeleteOwned(t.Context(), alice, a2)
-	if err != nil || n != 2 {
-		t.Errorf("DeleteOwned(alice, except one of her 3 records) = %d, %v, want 2, nil; contract: %q", n, err, cDeleteOwned)
+	deleted, err := kv.DeleteOwned(t.Context(), alice, a2)
+	if err != nil || !kvSameKeys(deleted, a1, a3) {
+		t.Errorf("DeleteOwned(alice, except one of her 3 live records; one expired) = %x, %v, want the keys of the other 2 live ones, nil; contract: %q", deleted, err, cDeleteOwned)
 	}
 	kvWantMissing(t, kv, a1, "of a record DeleteOwned deleted", cDeleteOwned)
 	kvWantMissing(t, kv, a3, "of a record DeleteOwned deleted", cDeleteOwned)
@@ -94,15 +96,15 @@ func kvDeleteOwned(t *testing.T, kv store.OwnerKV) {
 	kvWantConflict(t, err, "Update of a record DeleteOwned deleted", cUpdateNothing)
 	kvWantMissing(t, kv, a1, "after a late Update of a record DeleteOwned deleted", cOwnedLateSave)
 
-	n, err = kv.DeleteOwned(t.Context(), alice, "")
-	if err != nil || n != 1 {
-		t.Errorf(`DeleteOwned(alice, "") with one record left = %d, %v, want 1, nil; contract: %q`, n, err, cDeleteOwned)
+	deleted, err = kv.DeleteOwned(t.Context(), alice, "")
+	if err != nil || !kvSameKeys(deleted, a2) {
+		t.Errorf(`DeleteOwned(alice, "") with one record left = %x, %v, want its key, nil; contract: %q`, deleted, err, cDeleteOwned)
 	}
 	kvWantMissing(t, kv, a2, `after DeleteOwned(alice, "")`, cDeleteOwned)
 	kvWantOwned(t, kv, alice, nil, "after deleting all her records", cOwned)
-	n, err = kv.DeleteOwned(t.Context(), alice, "")
-	if err != nil || n != 0 {
-		t.Errorf("DeleteOwned of an owner without records = %d, %v, want 0, nil; contract: %q", n, err, cDeleteOwned)
+	deleted, err = kv.DeleteOwned(t.Context(), alice, "")
+	if err != nil || len(deleted) != 0 {
+		t.Errorf("DeleteOwned of an owner without records = %x, %v, want none, nil; contract: %q", deleted, err, cDeleteOwned)
 	}
 	kvWantRecord(t, kv, b1, recs[b1], "of another owner's record at the end", cDeleteOwned)
 }
@@ -143,9 +145,9 @@ func kvMarkers(t *testing.T, kv store.OwnerKV) {
 		kvWantConflict(t, kv.Update(t.Context(), key, 1, late), "Update of a marker at the session's version", cUpdateNothing)
 	}
 	kvWantOwned(t, kv, alice, map[string]store.Record{kept: recs[kept]}, "with two of her sessions ended by markers", cMarkers)
-	n, err := kv.DeleteOwned(t.Context(), alice, "")
-	if err != nil || n != 1 {
-		t.Errorf("DeleteOwned(alice) with one session and two markers = %d, %v, want 1, nil; contract: %q", n, err, cMarkers)
+	deleted, err := kv.DeleteOwned(t.Context(), alice, "")
+	if err != nil || !kvSameKeys(deleted, kept) {
+		t.Errorf("DeleteOwned(alice) with one session and two markers = %x, %v, want the session's key, nil; contract: %q", deleted, err, cMarkers)
 	}
 	kvWantOwned(t, kv, alice, nil, "after DeleteOwned", cOwned)
 }

@@ -49,7 +49,7 @@ const (
 	bugOwnedOwnerless     = "owned-lists-ownerless"
 	bugOwnedOthers        = "owned-lists-everyone"
 	bugDeleteOwnedExcept  = "deleteowned-ignores-except"
-	bugDeleteOwnedCount   = "deleteowned-miscounts"
+	bugDeleteOwnedCount   = "deleteowned-reports-expired"
 	bugNoOwnerKV          = "not-an-ownerkv" // correct, but only a KV
 	bugUpdateLosesUpdates = "update-check-then-act"
 )
@@ -226,26 +226,23 @@ func (k *refKV) Owned(ctx context.Context, owner string) (map[string]store.Recor
 	return out, nil
 }
 
-func (k *refKV) DeleteOwned(ctx context.Context, owner, except string) (int, error) {
+func (k *refKV) DeleteOwned(ctx context.Context, owner, except string) ([]string, error) {
 	if err := k.ctxErr(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	n := 0
+	var deleted []string
 	for key, rec := range k.m {
 		if owner == "" || rec.Owner != owner || rec.Ended != store.NotEnded || (key == except && k.bug != bugDeleteOwnedExcept) {
 			continue
 		}
 		if _, live := k.live(key); live || k.bug == bugDeleteOwnedCount {
-			n++
+			deleted = append(deleted, key)
 		}
 		delete(k.m, key)
 	}
-	if k.bug == bugDeleteOwnedCount {
-		n++
-	}
-	return n, nil
+	return deleted, nil
 }
 
 // TestRunKV runs the suite against the reference KV, which must pass it.
@@ -306,7 +303,7 @@ func TestSuiteCatchesBrokenKVs(t *testing.T) {
 		{bugOwnedOwnerless, "OwnedEmptyOwner", "Records without an Owner are never listed"},
 		{bugOwnedOthers, "Owned", "Owned returns the live sessions whose Owner is owner"},
 		{bugDeleteOwnedExcept, "DeleteOwned", "except the one at key except"},
-		{bugDeleteOwnedCount, "DeleteOwned", "returns how many it deleted"},
+		{bugDeleteOwnedCount, "DeleteOwned", "returns the keys of those it deleted"},
 	}
 	// One child per bug, checked against every expectation for it.
 	type result struct {

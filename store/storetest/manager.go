@@ -84,6 +84,8 @@ var managerTests = []struct {
 	{"Info", testInfo},
 	{"Owner", testOwner},
 	{"DestroyID", testDestroyID},
+	{"OwnerLimit", testOwnerLimit},
+	{"Events", testEvents},
 }
 
 // clock is the Manager's clock in the suite: real time plus an offset that a test
@@ -270,7 +272,9 @@ func (s *server) routes() http.Handler {
 		}
 		if err != nil {
 			fail(w, err)
+			return
 		}
+		s.hold(r) // before the login is stored
 	})
 	mux.HandleFunc("GET /info", func(w http.ResponseWriter, r *http.Request) {
 		info, ok, err := m.Info(r.Context())

@@ -92,7 +92,7 @@ func testOwner(t *testing.T, st store.Store, o ManagerOptions) {
 	// Log out everywhere, from a request that is not one of the owner's sessions, while
 	// a request of the owner's holds its session between read and write.
 	old := s.cookie(a)
-	wait := s.race(1, "/incr", old, "late")
+	wait := s.race(1, "/incr", nil, old, "late")
 	if resp, body := s.do(c, "POST", "/everywhere", url.Values{"owner": {"u1"}}, nil); resp.StatusCode != http.StatusOK || body != "1" {
 		t.Errorf("DestroyOwner(u1): status %d, body %q; want 1 session ended", resp.StatusCode, body)
 	}

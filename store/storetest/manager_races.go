@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -21,16 +22,22 @@ type result struct {
 	cookie *http.Cookie // the session cookie it set or cleared, if any
 }
 
-// race sends n requests at once, each with a client of its own bearing cookie, and
-// holds each at the gate named hold after its read, until the test releases them.
-// It returns after all n are held; wait returns their results once released.
-func (s *server) race(n int, path string, cookie *http.Cookie, hold string) (wait func() []result) {
+// race sends n requests at once, with form and ?hold=hold, each with a client of its own
+// bearing cookie, and holds each at the gate named hold after its read, until the test
+// releases them. It returns after all n are held; wait returns their results once
+// released.
+func (s *server) race(n int, path string, form url.Values, cookie *http.Cookie, hold string) (wait func() []result) {
 	s.t.Helper()
 	results := make([]result, n)
+	form = maps.Clone(form)
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("hold", hold)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			resp, body := s.do(s.newClient(), "POST", path, url.Values{"hold": {hold}}, cookie)
+			resp, body := s.do(s.newClient(), "POST", path, form, cookie)
 			results[i] = result{resp.StatusCode, body, sessionCookie(resp)}
 		})
 	}
@@ -70,7 +77,7 @@ func testConcurrentIncrements(t *testing.T, st store.Store, o ManagerOptions) {
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	const n = 50
 	// Every request reads the session before any of them writes: the worst case.
-	results := s.race(n, "/incr", s.cookie(s.client), "incr")()
+	results := s.race(n, "/incr", nil, s.cookie(s.client), "incr")()
 	for _, r := range results {
 		if r.status != http.StatusOK {
 			t.Errorf("concurrent increment: status %d, body %q", r.status, r.body)
@@ -103,7 +110,7 @@ func testRenewRace(t *testing.T, st store.Store, o ManagerOptions) {
 		ok++
 	}
 	const n = 30
-	wait := s.race(n, "/incr", old, "held")
+	wait := s.race(n, "/incr", nil, old, "held")
 	// The login renews the token while the increments are held between read and write.
 	resp, _ := s.must("POST", "/renew", nil)
 	renewed := sessionCookie(resp)
@@ -142,7 +149,7 @@ func testDestroyRace(t *testing.T, st store.Store, o ManagerOptions) {
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	old := s.cookie(s.client)
 	const n = 30
-	wait := s.race(n, "/incr", old, "held")
+	wait := s.race(n, "/incr", nil, old, "held")
 	resp, _ := s.must("POST", "/destroy", nil)
 	if c := sessionCookie(resp); c == nil || c.MaxAge >= 0 {
 		t.Fatalf("Destroy: Set-Cookie = %v; want the cookie expired", c)
@@ -170,7 +177,7 @@ func testLogoutRace(t *testing.T, st store.Store, o ManagerOptions) {
 	c := s.cookie(s.client)
 	// Writers read the session and are held; the logout lands; their writes come after
 	// it and must not bring the session back.
-	wait := s.race(10, "/incr", c, "writers")
+	wait := s.race(10, "/incr", nil, c, "writers")
 	s.do(s.newClient(), "POST", "/destroy", nil, c)
 	wait()
 	if o.ClientSide {
@@ -191,7 +198,7 @@ func testRenewAfterLogout(t *testing.T, st store.Store, o ManagerOptions) {
 	c := s.cookie(s.client)
 	// A request reads the session and renews it after another request logged out: the
 	// renewal must not copy the ended session to a new token.
-	wait := s.race(1, "/renew", c, "renewer")
+	wait := s.race(1, "/renew", nil, c, "renewer")
 	s.do(s.newClient(), "POST", "/destroy", nil, c)
 	r := wait()[0]
 	if o.ClientSide {
@@ -220,7 +227,7 @@ func testSwap(t *testing.T, st store.Store, o ManagerOptions) {
 	for round := range 5 {
 		msg := "flash " + strconv.Itoa(round)
 		s.must("POST", "/flash", url.Values{"msg": {msg}})
-		results := s.race(2, "/take", s.cookie(s.client), fmt.Sprint("take", round))()
+		results := s.race(2, "/take", nil, s.cookie(s.client), fmt.Sprint("take", round))()
 		took := 0
 		for _, r := range results {
 			if r.status != http.StatusOK {
