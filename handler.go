@@ -2,6 +2,7 @@ package typedsession
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -52,13 +53,21 @@ func (m *Manager[T]) Handler(next http.Handler) http.Handler {
 			return
 		}
 		s := &session[T]{ResponseWriter: w, Context: r.Context(), m: m}
-		r = r.WithContext(s)
-		s.r = r
-		next.ServeHTTP(s, r)
+		s.req = withContext(r, s)
+		s.r = &s.req
+		next.ServeHTTP(s, s.r)
 		if !s.started {
 			s.commit(http.StatusOK)
 		}
 	})
+}
+
+// withContext returns a copy of r whose context is ctx, by value: the request the
+// handler sees lives in its session, one allocation for both (the untouched request's
+// only one). It is a function of its own so that WithContext inlines here and its
+// copy stays on the stack.
+func withContext(r *http.Request, ctx context.Context) http.Request {
+	return *r.WithContext(ctx)
 }
 
 // commit saves the session before the response starts, with code the status the

@@ -22,6 +22,8 @@ type Manager[T any] struct {
 
 	zeroOnce sync.Once
 	zero     []byte // the encoding of the zero T, or nil if it does not encode
+
+	immediate bool // the store does no I/O: its calls need no deadline
 }
 
 // New returns a Manager that keeps its sessions in st. It checks opts and returns an
@@ -62,6 +64,9 @@ func newManager[T any](st store.Store, opts Options) (*Manager[T], error) {
 		}
 	}
 	m := &Manager[T]{store: st, opts: o}
+	if im, ok := st.(store.Immediate); ok {
+		m.immediate = im.Immediate()
+	}
 	m.attrsPre, m.attrsPost = o.cookieAttributes()
 	if n, ok := st.(store.Notifier); ok && o.OnEvent != nil {
 		n.Notify(m.removed)

@@ -62,7 +62,9 @@ type Options struct {
 	// longer for its session is better answered with an error than held while a
 	// browser or load balancer gives up on it. A negative value means no bound (the
 	// request's own context still applies). Calls made outside a request (Sessions,
-	// DestroyOwner with a background context) get the same bound each.
+	// DestroyOwner with a background context) get the same bound each. A store that
+	// does no I/O (store/memstore, and store/cookiestore without a Verify hook: see
+	// store.Immediate) is called without this deadline, which could never fire.
 	StoreTimeout time.Duration
 
 	// Codec encodes session values. Default [JSON].

@@ -37,8 +37,9 @@ type session[T any] struct {
 	http.ResponseWriter // nil for a session made by WithSession
 	context.Context     // the request's context before the middleware
 	m                   *Manager[T]
-	r                   *http.Request
-	seeded              bool // made by WithSession: nothing is ever stored
+	r                   *http.Request // &req, or nil for a session made by WithSession
+	req                 http.Request  // the request the handler sees, with this session as its context
+	seeded              bool          // made by WithSession: nothing is ever stored
 
 	mu     sync.Mutex
 	state  state
@@ -99,13 +100,14 @@ func (s *session[T]) call(ctx context.Context, op string, f func(ctx context.Con
 
 // call runs f with a deadline: what remains of the budget Options.StoreTimeout once
 // *spent has been used, and adds the time f took to *spent. A failure of f is an
-// ErrUnavailable that wraps it.
+// ErrUnavailable that wraps it. A store that does no I/O (store.Immediate) is called
+// without a deadline.
 func (m *Manager[T]) call(ctx context.Context, op string, spent *time.Duration, f func(ctx context.Context) error) error {
 	limit := m.opts.StoreTimeout
 	start := time.Now()
 	var err error
 	switch left := limit - *spent; {
-	case limit < 0:
+	case limit < 0 || m.immediate:
 		err = f(ctx)
 	case left <= 0:
 		err = fmt.Errorf("the request's store budget (Options.StoreTimeout %v) is spent: %w", limit, context.DeadlineExceeded)

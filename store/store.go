@@ -54,6 +54,15 @@ type OwnerStore interface {
 	DeleteID(ctx context.Context, owner, id string) (bool, error)
 }
 
+// Immediate is implemented by a [Store] whose calls can report that they do no I/O
+// and never wait long (a store in the process's memory). The Manager calls a store
+// whose Immediate returns true without the deadline of its Options.StoreTimeout, which
+// would cost more than such a call and could never fire.
+type Immediate interface {
+	Store
+	Immediate() bool
+}
+
 // Named is implemented by a [Store] whose tokens depend on the name of the cookie (or
 // header) that carries them: a sealed cookie binds its name into the seal, so that a
 // value moved to another cookie does not open. typedsession.New calls WithName once

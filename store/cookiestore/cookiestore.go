@@ -248,6 +248,10 @@ func additionalData(id uint32, name string) []byte {
 
 func randNonce(b []byte) { rand.Read(b) } // crypto/rand.Read never returns an error
 
+// Immediate implements [store.Immediate]: a Store does no I/O, unless its
+// Options.Verify does, so it reports true when there is no Verify hook.
+func (s *Store) Immediate() bool { return s.verify == nil }
+
 // MaxData returns the largest Data, in bytes, that a record with an Owner of ownerLen
 // bytes may have and still fit in the cookie (it is negative when nothing fits). With
 // the default options and no Owner it is 2848.

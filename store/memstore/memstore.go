@@ -86,6 +86,10 @@ func New(o Options) (*Store, error) {
 	return &Store{KVStore: store.KVStore{KV: k}, kv: k}, nil
 }
 
+// Immediate implements [store.Immediate]: a Store does no I/O, and holds a lock no
+// longer than a map operation (or a small sample, to make room).
+func (s *Store) Immediate() bool { return true }
+
 // Len returns the number of records the Store holds, including expired records not yet
 // removed.
 func (s *Store) Len() int {
