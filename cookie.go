@@ -59,6 +59,9 @@ func (o Options) cookieAttributes() (pre, post string) {
 	case http.SameSiteNoneMode:
 		post += "; SameSite=None"
 	}
+	if o.Partitioned {
+		post += "; Partitioned"
+	}
 	return pre, post
 }
 
@@ -94,13 +97,14 @@ func (m *Manager[T]) setCookie(value string, rec store.Record) string {
 // cookie returns the session cookie that gives the client value.
 func (m *Manager[T]) cookie(value string, rec store.Record) *http.Cookie {
 	c := &http.Cookie{
-		Name:     m.opts.CookieName,
-		Value:    value,
-		Path:     m.opts.Path,
-		Domain:   m.opts.Domain,
-		Secure:   !m.opts.Insecure,
-		HttpOnly: true,
-		SameSite: m.opts.SameSite,
+		Name:        m.opts.CookieName,
+		Value:       value,
+		Path:        m.opts.Path,
+		Domain:      m.opts.Domain,
+		Secure:      !m.opts.Insecure,
+		HttpOnly:    true,
+		SameSite:    m.opts.SameSite,
+		Partitioned: m.opts.Partitioned,
 	}
 	switch {
 	case value == "":

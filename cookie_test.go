@@ -53,6 +53,7 @@ func TestSetCookieMatchesNetHTTP(t *testing.T) {
 		{Domain: "example.com", SameSite: http.SameSiteNoneMode},
 		{Domain: ".sub.example.com", Path: "/a b/c~d", SameSite: http.SameSiteStrictMode},
 		{Domain: "127.0.0.1", Insecure: true},
+		{SameSite: http.SameSiteNoneMode, Partitioned: true},
 	} {
 		m, err := typedsession.New[user](newMemstore(t), o)
 		if err != nil {

@@ -46,7 +46,7 @@ func TestStoreFailureGoesToErrorHandler(t *testing.T) {
 		u, _ := m.Get(r.Context())
 		fmt.Fprintf(w, "hello %q", u.Name)
 	}))
-	w := serve(h, &http.Cookie{Name: "session", Value: newToken()})
+	w := serve(h, &http.Cookie{Name: defaultName, Value: newToken()})
 	if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "hello") {
 		t.Errorf("status %d, body %q; want the ErrorHandler's 503", w.Code, w.Body)
 	}
@@ -135,7 +135,7 @@ func TestDefaultErrorHandler(t *testing.T) {
 	h := down.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		down.Get(r.Context())
 	}))
-	if w := serve(h, &http.Cookie{Name: "session", Value: newToken()}); w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+	if w := serve(h, &http.Cookie{Name: defaultName, Value: newToken()}); w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Errorf("store down: status %d, Retry-After %q; want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
 	}
 	bad, _ := typedsession.New[func()](newMemstore(t), typedsession.Options{Logger: discard})

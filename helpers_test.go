@@ -79,3 +79,6 @@ func (strictJSON) Unmarshal(b []byte, v any) error {
 
 // discard is a logger for tests whose failures are expected.
 var discard = slog.New(slog.DiscardHandler)
+
+// defaultName is the session cookie's name with the default Options.
+const defaultName = "__Host-session"

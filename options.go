@@ -11,13 +11,17 @@ import (
 )
 
 // Options configures a [Manager]. The zero value is the secure default: a cookie named
-// "session" with HttpOnly, Secure, SameSite=Lax and Path=/, no Domain, a browser-session
-// cookie, a 24-hour absolute lifetime, no idle timeout, the JSON codec, and a 2-second
-// budget for the store calls of one request.
+// "__Host-session" with HttpOnly, Secure, SameSite=Lax and Path=/, no Domain, a
+// browser-session cookie, a 24-hour absolute lifetime, no idle timeout, the JSON codec,
+// and a 2-second budget for the store calls of one request.
 type Options struct {
-	// CookieName is the name of the session cookie. Default "session". A name with the
-	// "__Host-" prefix makes browsers refuse the cookie from a sibling subdomain; it
-	// requires the default Path and no Domain, and New checks that.
+	// CookieName is the name of the session cookie. Default, as OWASP ASVS 5.0 (V3.3.1)
+	// asks: "__Host-session", which browsers accept only from a secure origin, for
+	// Path=/ and without a Domain, so that a sibling subdomain cannot plant a session
+	// cookie; "__Secure-session" when the cookie has a Domain or another Path (it is
+	// shared across subdomains or paths on purpose); and plain "session" only with
+	// Insecure (local plain-http development). New checks that a name with either
+	// prefix meets its browser rules.
 	CookieName string
 	// Domain is the cookie's Domain attribute. Default none: the cookie is sent back to
 	// the host that set it only.
@@ -30,6 +34,10 @@ type Options struct {
 	// SameSite is the cookie's SameSite attribute. Default (zero) is Lax. SameSite=None
 	// requires Secure, so it cannot be combined with Insecure.
 	SameSite http.SameSite
+	// Partitioned sets the cookie's Partitioned attribute (CHIPS), for an application
+	// that runs in a third-party iframe: browsers then keep a separate cookie per
+	// top-level site. It requires Secure. Default false.
+	Partitioned bool
 
 	// Header, when set, carries the token in this request and response header instead of
 	// a cookie, for API clients. The cookie options are then unused. A new token is
@@ -120,7 +128,7 @@ type Options struct {
 }
 
 const (
-	defaultCookieName   = "session"
+	plainCookieName     = "session"
 	defaultLifetime     = 24 * time.Hour
 	defaultTouch        = time.Minute
 	defaultRetries      = 16
@@ -131,11 +139,18 @@ const (
 
 // resolve returns o with its defaults filled in, or an error for an invalid combination.
 func (o Options) resolve() (Options, error) {
-	if o.CookieName == "" {
-		o.CookieName = defaultCookieName
-	}
 	if o.Path == "" {
 		o.Path = "/"
+	}
+	if o.CookieName == "" {
+		switch {
+		case o.Insecure:
+			o.CookieName = plainCookieName
+		case o.Domain == "" && o.Path == "/":
+			o.CookieName = "__Host-" + plainCookieName
+		default:
+			o.CookieName = "__Secure-" + plainCookieName
+		}
 	}
 	if o.SameSite == 0 {
 		o.SameSite = http.SameSiteLaxMode
@@ -211,6 +226,9 @@ func (o Options) resolve() (Options, error) {
 		}
 		if strings.HasPrefix(o.CookieName, "__Secure-") && o.Insecure {
 			errs = append(errs, errors.New(`a "__Secure-" cookie requires Secure`))
+		}
+		if o.Partitioned && o.Insecure {
+			errs = append(errs, errors.New("a Partitioned cookie requires Secure: it cannot be Insecure"))
 		}
 	} else if http.CanonicalHeaderKey(o.Header) == "Cookie" || http.CanonicalHeaderKey(o.Header) == "Set-Cookie" {
 		errs = append(errs, fmt.Errorf("the %q header cannot carry the token; use the cookie transport", o.Header))

@@ -23,6 +23,7 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"__Secure- insecure", typedsession.Options{CookieName: "__Secure-s", Insecure: true}},
 		{"negative lifetime", typedsession.Options{Lifetime: -time.Second}},
 		{"negative idle", typedsession.Options{IdleTimeout: -time.Second}},
+		{"Partitioned without Secure", typedsession.Options{Partitioned: true, Insecure: true}},
 		{"idle longer than lifetime", typedsession.Options{IdleTimeout: 2 * time.Hour, Lifetime: time.Hour}},
 		{"touch not shorter than idle", typedsession.Options{IdleTimeout: time.Second, TouchInterval: time.Second}},
 		{"Set-Cookie header", typedsession.Options{Header: "set-cookie"}},
@@ -50,4 +51,38 @@ func TestNewPanicsOnNilStore(t *testing.T) {
 		}
 	}()
 	typedsession.New[user](nil, typedsession.Options{})
+}
+
+// TestDefaultCookieName checks the default names of OWASP ASVS 5.0 V3.3.1: __Host- for a
+// host-only cookie, __Secure- for one shared on purpose, and the plain name only on
+// plain http.
+func TestDefaultCookieName(t *testing.T) {
+	for _, tc := range []struct {
+		o    typedsession.Options
+		want string
+	}{
+		{typedsession.Options{}, "__Host-session"},
+		{typedsession.Options{Domain: "example.com"}, "__Secure-session"},
+		{typedsession.Options{Path: "/app"}, "__Secure-session"},
+		{typedsession.Options{Insecure: true}, "session"},
+		{typedsession.Options{Insecure: true, Domain: "example.com"}, "session"},
+		{typedsession.Options{CookieName: "sid"}, "sid"},
+		{typedsession.Options{SameSite: http.SameSiteNoneMode, Partitioned: true}, "__Host-session"},
+	} {
+		m, err := typedsession.New[user](newMemstore(t), tc.o)
+		if err != nil {
+			t.Fatalf("New(%+v): %v", tc.o, err)
+		}
+		w := serve(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.Put(r.Context(), user{ID: 1})
+		})), nil)
+		c := w.Result().Cookies()
+		if len(c) != 1 || c[0].Name != tc.want {
+			t.Errorf("Options %+v: cookies %v, want one named %q", tc.o, c, tc.want)
+			continue
+		}
+		if c[0].Partitioned != tc.o.Partitioned {
+			t.Errorf("Options %+v: cookie Partitioned = %v", tc.o, c[0].Partitioned)
+		}
+	}
 }

@@ -88,5 +88,5 @@ func TestNewTesting(t *testing.T) {
 	}()
 	serve(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.Get(r.Context())
-	})), &http.Cookie{Name: "session", Value: newToken()})
+	})), &http.Cookie{Name: defaultName, Value: newToken()})
 }

@@ -77,11 +77,12 @@
 // [typedsession.ErrTooLarge], the Manager reports it to its ErrorHandler, no Set-Cookie
 // is sent and the client's previous cookie stays valid. Nothing is ever truncated.
 //
-// With the default options (cookie name "session", 200 bytes for attributes), the
-// largest session that fits is 2848 bytes of encoded data (the Codec's output), less the
-// length of the Owner if there is one (and one byte more for an Owner of 128 bytes or
-// more); [Store.MaxData] computes it for other options. For more, use a server-side
-// store.
+// Under a Manager with the default options (the cookie "__Host-session", 200 bytes for
+// attributes), the largest session that fits is 2842 bytes of encoded data (the
+// Codec's output), less the length of the Owner if there is one (and one byte more for
+// an Owner of 128 bytes or more); a longer cookie name leaves less.
+// [Store.MaxData] computes it for the store's name and options. For more, use a
+// server-side store.
 //
 // # What a cookie store cannot do
 //

@@ -92,8 +92,9 @@ func TestManagerTooLarge(t *testing.T) {
 		return resp, string(body)
 	}
 
-	// A JSON string of n 'a's is n+2 bytes of Data.
-	largest := st.MaxData(0) - 2
+	// A JSON string of n 'a's is n+2 bytes of Data. With a Domain, the default cookie
+	// name is "__Secure-session", to which the Manager binds the store.
+	largest := named(t, st, "__Secure-session").MaxData(0) - 2
 	resp, body := do("POST", "put", url.Values{"c": {"a"}, "n": {strconv.Itoa(largest)}})
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("Put of the largest session: status %d, body %q", resp.StatusCode, body)

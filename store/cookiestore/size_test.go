@@ -23,6 +23,7 @@ func TestSizeLimit(t *testing.T) {
 		{"defaults with owner", cookiestore.Options{}, "user-4242", 2848 - 9},
 		{"long owner", cookiestore.Options{}, strings.Repeat("o", 200), 2848 - 201},
 		{"long name", cookiestore.Options{}, "", -1},
+		{"the Manager's default name", cookiestore.Options{}, "", 2842}, // the number in the package doc
 		{"more attributes", cookiestore.Options{AttributeBytes: 1000}, "", -1},
 		{"fewer attributes", cookiestore.Options{AttributeBytes: 1}, "", -1},
 	}
@@ -33,8 +34,12 @@ func TestSizeLimit(t *testing.T) {
 			now := t0
 			s := newStore(t, &now, tc.opts)
 			name := cookiestore.DefaultName
-			if tc.name == "long name" {
+			switch tc.name {
+			case "long name":
 				name = "__Host-" + strings.Repeat("n", 100)
+				s = named(t, s, name)
+			case "the Manager's default name":
+				name = "__Host-session"
 				s = named(t, s, name)
 			}
 			n := s.MaxData(len(tc.owner))

@@ -123,6 +123,7 @@ func (g *gate) wait(t *testing.T, n int) {
 // server is a test app: routes that use the session, behind the Manager's middleware.
 type server struct {
 	t      *testing.T
+	name   string // the session cookie's name
 	m      *typedsession.Manager[profile]
 	store  *Counting
 	clock  *clock
@@ -138,7 +139,7 @@ type server struct {
 // newServer starts a test app over st. o's zero Logger and Now are the suite's.
 func newServer(t *testing.T, st store.Store, o typedsession.Options) *server {
 	t.Helper()
-	s := &server{t: t, store: &Counting{Store: st}, clock: new(clock), gates: map[string]*gate{}}
+	s := &server{t: t, store: &Counting{Store: st}, clock: new(clock), gates: map[string]*gate{}, name: cookieName(o)}
 	if o.Logger == nil {
 		o.Logger = testLogger(t)
 	}
@@ -393,20 +394,41 @@ func (s *server) profile(c *http.Client, cookie *http.Cookie) profile {
 func (s *server) cookie(c *http.Client) *http.Cookie {
 	u, _ := url.Parse(s.ts.URL)
 	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == "session" {
+		if ck.Name == s.name {
 			return &http.Cookie{Name: ck.Name, Value: ck.Value}
 		}
 	}
 	return nil
 }
 
+// sessionCookie returns the session cookie a response set or cleared, or nil: a cookie
+// with the name of the default Options' session cookie, or the plain name the suite's
+// other servers use.
 func sessionCookie(resp *http.Response) *http.Cookie {
 	for _, c := range resp.Cookies() {
-		if c.Name == "session" {
+		if c.Name == defaultName || c.Name == "session" {
 			return c
 		}
 	}
 	return nil
+}
+
+// defaultName is the name of the session cookie with the default Options, as documented
+// on Options.CookieName (OWASP ASVS 5.0, V3.3.1).
+const defaultName = "__Host-session"
+
+// cookieName returns the name of the session cookie of a Manager with o, by the rules
+// Options.CookieName documents.
+func cookieName(o typedsession.Options) string {
+	switch {
+	case o.CookieName != "":
+		return o.CookieName
+	case o.Insecure:
+		return "session"
+	case o.Domain == "" && (o.Path == "" || o.Path == "/"):
+		return defaultName
+	}
+	return "__Secure-session"
 }
 
 // expiry returns the stored Expiry of the session held by cookie.

@@ -184,11 +184,11 @@ func testUnknownToken(t *testing.T, st store.Store, _ ManagerOptions) {
 		"A",
 	} {
 		c := s.newClient()
-		resp, _ := s.do(c, "GET", "/get", nil, &http.Cookie{Name: "session", Value: value})
+		resp, _ := s.do(c, "GET", "/get", nil, &http.Cookie{Name: s.name, Value: value})
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("cookie %q: status %d, want 200 and a fresh session", value, resp.StatusCode)
 		}
-		resp, _ = s.do(c, "POST", "/set", url.Values{"name": {"x"}}, &http.Cookie{Name: "session", Value: value})
+		resp, _ = s.do(c, "POST", "/set", url.Values{"name": {"x"}}, &http.Cookie{Name: s.name, Value: value})
 		got := sessionCookie(resp)
 		if got == nil || got.Value == value {
 			t.Errorf("cookie %q: Set-Cookie = %v; want a new token, the client's never adopted", value, got)
@@ -203,8 +203,8 @@ func testCookieAttributes(t *testing.T, st store.Store, _ ManagerOptions) {
 	if c == nil {
 		t.Fatal("no session cookie")
 	}
-	if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
-		t.Errorf("cookie = %+v; want HttpOnly, Secure, SameSite=Lax, Path=/, no Domain", c)
+	if c.Name != defaultName || !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
+		t.Errorf("cookie = %+v; want %s, HttpOnly, Secure, SameSite=Lax, Path=/, no Domain", c, defaultName)
 	}
 	if got := resp.Header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("Cache-Control = %q, want no-store on a response that sets a session cookie", got)
