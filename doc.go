@@ -26,7 +26,9 @@
 // a visitor whose session was never changed. The session is saved just before the first
 // byte of the response: created, updated, touched (expiry only, at most once per
 // Options.TouchInterval) or deleted, and then the cookie is set, with Vary: Cookie and
-// Cache-Control: no-store.
+// Cache-Control: no-store. A request that fails before its response starts (a 5xx
+// status, a panic, a handler that returns after its context is done) saves none of its
+// pending changes: see [Manager.Handler].
 //
 // A change made after the response started is still saved when the client's token
 // need not change (an existing server-side session); when it would need a new cookie

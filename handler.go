@@ -51,6 +51,20 @@ import (
 // upgrader.Upgrade(w, r, w.Header()). Upgraders that write the 101 through the writer
 // (coder/websocket) need nothing.
 //
+// # Failed and abandoned requests
+//
+// A response with a 5xx status saves none of the changes the request has not saved
+// yet, and sets no cookie for them: the request failed, and the session stays as it
+// was (Django's session middleware does the same). Neither does a handler that
+// returns without a response after its request's context is done (a timeout
+// middleware installed before this one gave up on it, or the client went away), nor
+// a panic that unwinds through this middleware; after a panic the ErrorHandler is not
+// called, as whoever recovers it answers. What the request already stored stands and
+// its cookie is still set: a session that [Manager.Commit] or [Manager.Swap] saved, a
+// session that [Manager.Destroy] ended. So chi's Recoverer and Timeout, installed
+// before or after this middleware, leave a session changed before a recovered panic
+// (500) or a timeout (504) as it was.
+//
 // A request whose context already carries a session of this Manager (from
 // [Manager.WithSession], or this Handler installed twice) is served with that session.
 func (m *Manager[T]) Handler(next http.Handler) http.Handler {
@@ -62,22 +76,48 @@ func (m *Manager[T]) Handler(next http.Handler) http.Handler {
 		s := &session[T]{ResponseWriter: w, Context: r.Context(), m: m}
 		r = r.WithContext(s)
 		s.r = r
+		defer func() {
+			if !s.started {
+				s.abandon() // the handler panicked
+			}
+		}()
 		next.ServeHTTP(s, r)
 		if !s.started {
-			s.commit(http.StatusOK)
+			// A done context: a timeout before this middleware gave up on the
+			// request, or the client went away. Its changes are not saved.
+			s.commit(http.StatusOK, s.Context.Err() == nil)
 		}
 	})
 }
 
+// abandon finishes a request whose handler panicked before its response started.
+// Whoever recovers the panic answers, if anyone does. Nothing the request changed is
+// saved and the ErrorHandler is not called; what the request already stored (Commit,
+// Swap, Destroy) still gets its cookie in the header. A panic that struck while the
+// session was locked leaves it alone.
+func (s *session[T]) abandon() {
+	if !s.mu.TryLock() {
+		return
+	}
+	defer s.mu.Unlock()
+	s.started = true
+	if err := s.failure(); err != nil {
+		s.m.opts.Logger.Log(s.r.Context(), slogLevel(err), "typedsession: session failure in an abandoned request", "err", err, "method", s.r.Method, "path", s.r.URL.Path)
+		return
+	}
+	s.writeToken()
+}
+
 // commit saves the session before the response starts, with code the status the
 // handler is about to send, and sets its token on the response, or hands a failure to
-// the ErrorHandler.
-func (s *session[T]) commit(code int) {
+// the ErrorHandler. Without save, the changes the request has not saved yet are
+// dropped.
+func (s *session[T]) commit(code int, save bool) {
 	m := s.m
 	s.mu.Lock()
 	s.started = true
 	ctx := s.r.Context()
-	if s.state != unloaded {
+	if s.state != unloaded && save {
 		_ = s.save(ctx, false)
 	}
 	err := s.failure()
@@ -102,7 +142,7 @@ func (s *session[T]) WriteHeader(code int) {
 		return
 	}
 	if !s.started {
-		s.commit(code)
+		s.commit(code, code < 500)
 	}
 	if !s.failed {
 		s.ResponseWriter.WriteHeader(code)
@@ -112,7 +152,7 @@ func (s *session[T]) WriteHeader(code int) {
 // Write commits the session, then writes b.
 func (s *session[T]) Write(b []byte) (int, error) {
 	if !s.started {
-		s.commit(http.StatusOK)
+		s.commit(http.StatusOK, true)
 	}
 	if s.failed {
 		return 0, errReplaced
@@ -123,7 +163,7 @@ func (s *session[T]) Write(b []byte) (int, error) {
 // WriteString commits the session, then writes str.
 func (s *session[T]) WriteString(str string) (int, error) {
 	if !s.started {
-		s.commit(http.StatusOK)
+		s.commit(http.StatusOK, true)
 	}
 	if s.failed {
 		return 0, errReplaced
@@ -137,7 +177,7 @@ func (s *session[T]) WriteString(str string) (int, error) {
 // compressor) must see every byte.
 func (s *session[T]) ReadFrom(src io.Reader) (int64, error) {
 	if !s.started {
-		s.commit(http.StatusOK)
+		s.commit(http.StatusOK, true)
 	}
 	if s.failed {
 		return 0, errReplaced
@@ -163,7 +203,7 @@ func (s *session[T]) FlushError() error {
 		if !canFlush(s.ResponseWriter) {
 			return rc.Flush()
 		}
-		s.commit(http.StatusOK)
+		s.commit(http.StatusOK, true)
 	}
 	if s.failed {
 		return errReplaced
@@ -191,7 +231,7 @@ func (s *session[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		if _, ok := find[http.Hijacker](s.ResponseWriter); !ok {
 			return rc.Hijack()
 		}
-		s.commit(http.StatusSwitchingProtocols)
+		s.commit(http.StatusSwitchingProtocols, true)
 	}
 	if s.failed {
 		return nil, nil, errReplaced
