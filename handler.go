@@ -32,18 +32,19 @@ import (
 // # The writer
 //
 // The ResponseWriter the handler gets commits the session before the response starts
-// and passes everything else through. Whatever it wraps, it has the methods that
-// net/http's own writers (HTTP/1.1 and HTTP/2) offer a handler by type assertion, but
-// for the deprecated CloseNotify (the request's context replaces it): WriteString;
-// ReadFrom, through the wrapped writer's ReadFrom where it has one, so that
-// http.ServeContent, http.ServeFile and io.Copy keep using sendfile; Flush and
-// FlushError; Hijack, which commits first (a hijacked connection has no more headers to
-// set); and Push. Flush, FlushError, Hijack and Push reach the first writer down the
-// chain of Unwrap methods that has them, as [http.ResponseController] does. Where none
-// has, FlushError, Hijack and Push fail with an error that wraps [http.ErrNotSupported]
-// (what ResponseController.Hijack returns on an HTTP/2 connection), Flush does nothing,
-// and none of them commits the session. Unwrap gives [http.ResponseController] the wrapped writer,
-// for the deadlines and EnableFullDuplex.
+// and passes everything else through. Whatever it wraps, it implements the interfaces
+// that net/http's own writers (HTTP/1.1 and HTTP/2) implement, but for the deprecated
+// http.CloseNotifier (the request's context replaces it): io.StringWriter;
+// io.ReaderFrom, through the wrapped writer's ReadFrom where it has one, so that
+// http.ServeContent, http.ServeFile and io.Copy keep using sendfile; http.Flusher, and
+// FlushError; http.Hijacker, whose Hijack commits first (a hijacked connection has no
+// more headers to set); and http.Pusher. Flush, FlushError, Hijack and Push reach the
+// first writer down the chain of Unwrap methods that has them, as
+// [http.ResponseController] does. Where none has, FlushError, Hijack and Push fail with
+// an error that wraps [http.ErrNotSupported] (what ResponseController.Hijack returns on
+// an HTTP/2 connection), Flush does nothing, and none of them commits the session. The
+// deadlines and EnableFullDuplex, which net/http offers through ResponseController
+// only, reach the wrapped writer through Unwrap.
 //
 // For a WebSocket upgrade with gorilla/websocket, which writes its own 101 response
 // from the header it is given after it hijacks the connection, pass the writer's
