@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -25,24 +26,46 @@ import (
 // Options.ErrorHandler and what the handler writes is discarded, even if the handler
 // ignored the error, with one exception: a failure that [Manager.Commit] or
 // [Manager.Swap] returned belongs to the handler, which answers it. Its own response
-// then stands if its status is not a 2xx; a 2xx would present a lost change as a
-// success, so the ErrorHandler replaces it. When the ErrorHandler answers, no cookie is
-// set or cleared.
+// then stands if its status is 300 or more; a 2xx, or the 101 of a protocol upgrade,
+// would present a lost change as a success, so the ErrorHandler replaces it. When the
+// ErrorHandler answers, no cookie is set or cleared.
 //
 // # The writer
 //
 // The ResponseWriter the handler gets commits the session before the response starts
-// and passes everything else through. It has the methods of net/http's own writer
-// whatever it wraps: Flush, Hijack (which commits first: a hijacked connection has no
-// more headers to set), ReadFrom (so that http.ServeContent and io.Copy keep using
-// sendfile), WriteString and Push; where the wrapped writer lacks one, the call fails
-// with [http.ErrNotSupported] (http.ErrNotSupported is also what http.Hijacker users
-// get from an HTTP/2 connection). Unwrap gives [http.ResponseController] the wrapped
-// writer.
+// and passes everything else through. Whatever it wraps, it implements the interfaces
+// that net/http's own writers (HTTP/1.1 and HTTP/2) implement, but for the deprecated
+// http.CloseNotifier (the request's context replaces it): io.StringWriter;
+// io.ReaderFrom, through the wrapped writer's ReadFrom where it has one, so that
+// http.ServeContent, http.ServeFile and io.Copy keep using sendfile; http.Flusher, and
+// FlushError; http.Hijacker, whose Hijack commits first (a hijacked connection has no
+// more headers to set); and http.Pusher. Flush, FlushError, Hijack and Push reach the
+// first writer down the chain of Unwrap methods that has them, as
+// [http.ResponseController] does. Where none has, FlushError, Hijack and Push fail with
+// an error that wraps [http.ErrNotSupported] (what ResponseController.Hijack returns on
+// an HTTP/2 connection), Flush does nothing, and none of them commits the session. The
+// deadlines and EnableFullDuplex, which net/http offers through ResponseController
+// only, reach the wrapped writer through Unwrap.
 //
 // For a WebSocket upgrade with gorilla/websocket, which writes its own 101 response
-// from the header it is given, pass the writer's header so that the session cookie
-// reaches the client: upgrader.Upgrade(w, r, w.Header()).
+// from the header it is given after it hijacks the connection, pass the writer's
+// header, so that the session cookie that Hijack puts there reaches the client:
+// upgrader.Upgrade(w, r, w.Header()). Upgraders that write the 101 through the writer
+// (coder/websocket) need nothing.
+//
+// # Failed and abandoned requests
+//
+// A response with a 5xx status saves none of the changes the request has not saved
+// yet, and sets no cookie for them: the request failed, and the session stays as it
+// was (Django's session middleware does the same). Neither does a handler that
+// returns without a response after its request's context is done (a timeout
+// middleware installed before this one gave up on it, or the client went away), nor
+// a panic that unwinds through this middleware; after a panic the ErrorHandler is not
+// called, as whoever recovers it answers. What the request already stored stands and
+// its cookie is still set: a session that [Manager.Commit] or [Manager.Swap] saved, a
+// session that [Manager.Destroy] ended. So chi's Recoverer and Timeout, installed
+// before or after this middleware, leave a session changed before a recovered panic
+// (500) or a timeout (504) as it was.
 //
 // A request whose context already carries a session of this Manager (from
 // [Manager.WithSession], or this Handler installed twice) is served with that session.
@@ -55,9 +78,16 @@ func (m *Manager[T]) Handler(next http.Handler) http.Handler {
 		s := &session[T]{ResponseWriter: w, Context: r.Context(), m: m}
 		s.req = withContext(r, s)
 		s.r = &s.req
+		defer func() {
+			if !s.started {
+				s.abandon() // the handler panicked
+			}
+		}()
 		next.ServeHTTP(s, s.r)
 		if !s.started {
-			s.commit(http.StatusOK)
+			// A done context: a timeout before this middleware gave up on the
+			// request, or the client went away. Its changes are not saved.
+			s.commit(http.StatusOK, s.Context.Err() == nil)
 		}
 	})
 }
@@ -70,19 +100,38 @@ func withContext(r *http.Request, ctx context.Context) http.Request {
 	return *r.WithContext(ctx)
 }
 
+// abandon finishes a request whose handler panicked before its response started.
+// Whoever recovers the panic answers, if anyone does. Nothing the request changed is
+// saved and the ErrorHandler is not called; what the request already stored (Commit,
+// Swap, Destroy) still gets its cookie in the header. A panic that struck while the
+// session was locked leaves it alone.
+func (s *session[T]) abandon() {
+	if !s.mu.TryLock() {
+		return
+	}
+	defer s.mu.Unlock()
+	s.started = true
+	if err := s.failure(); err != nil {
+		s.m.opts.Logger.Log(s.r.Context(), slogLevel(err), "typedsession: session failure in an abandoned request", "err", err, "method", s.r.Method, "path", s.r.URL.Path)
+		return
+	}
+	s.writeToken()
+}
+
 // commit saves the session before the response starts, with code the status the
 // handler is about to send, and sets its token on the response, or hands a failure to
-// the ErrorHandler.
-func (s *session[T]) commit(code int) {
+// the ErrorHandler. Without save, the changes the request has not saved yet are
+// dropped.
+func (s *session[T]) commit(code int, save bool) {
 	m := s.m
 	s.mu.Lock()
 	s.started = true
 	ctx := s.r.Context()
-	if s.state != unloaded {
+	if s.state != unloaded && save {
 		_ = s.save(ctx, false)
 	}
 	err := s.failure()
-	handled := err != nil && s.handed && (code < 200 || code > 299)
+	handled := err != nil && s.handed && code >= 300
 	if err == nil {
 		s.writeToken()
 	}
@@ -103,7 +152,7 @@ func (s *session[T]) WriteHeader(code int) {
 		return
 	}
 	if !s.started {
-		s.commit(code)
+		s.commit(code, code < 500)
 	}
 	if !s.failed {
 		s.ResponseWriter.WriteHeader(code)
@@ -113,7 +162,7 @@ func (s *session[T]) WriteHeader(code int) {
 // Write commits the session, then writes b.
 func (s *session[T]) Write(b []byte) (int, error) {
 	if !s.started {
-		s.commit(http.StatusOK)
+		s.commit(http.StatusOK, true)
 	}
 	if s.failed {
 		return 0, errReplaced
@@ -124,7 +173,7 @@ func (s *session[T]) Write(b []byte) (int, error) {
 // WriteString commits the session, then writes str.
 func (s *session[T]) WriteString(str string) (int, error) {
 	if !s.started {
-		s.commit(http.StatusOK)
+		s.commit(http.StatusOK, true)
 	}
 	if s.failed {
 		return 0, errReplaced
@@ -133,10 +182,12 @@ func (s *session[T]) WriteString(str string) (int, error) {
 }
 
 // ReadFrom commits the session, then copies src to the response, through the wrapped
-// writer's ReadFrom (sendfile for a file) where it has one.
+// writer's ReadFrom (sendfile for a file) where it has one. It does not look further
+// down the chain: a writer that has no ReadFrom but transforms what is written (a
+// compressor) must see every byte.
 func (s *session[T]) ReadFrom(src io.Reader) (int64, error) {
 	if !s.started {
-		s.commit(http.StatusOK)
+		s.commit(http.StatusOK, true)
 	}
 	if s.failed {
 		return 0, errReplaced
@@ -154,36 +205,73 @@ type writerOnly struct{ io.Writer }
 // Flush commits the session, then flushes the response.
 func (s *session[T]) Flush() { _ = s.FlushError() }
 
-// FlushError commits the session, then flushes the response.
+// FlushError commits the session, then flushes the response. Where no writer down the
+// chain can flush, it fails with their error and commits nothing.
 func (s *session[T]) FlushError() error {
+	rc := http.NewResponseController(s.ResponseWriter)
 	if !s.started {
-		s.commit(http.StatusOK)
+		if !canFlush(s.ResponseWriter) {
+			return rc.Flush()
+		}
+		s.commit(http.StatusOK, true)
 	}
 	if s.failed {
 		return errReplaced
 	}
-	return http.NewResponseController(s.ResponseWriter).Flush()
+	return rc.Flush()
+}
+
+// canFlush reports whether [http.ResponseController] finds a flush down the chain
+// that starts at w.
+func canFlush(w http.ResponseWriter) bool {
+	if _, ok := find[http.Flusher](w); ok {
+		return true
+	}
+	_, ok := find[interface{ FlushError() error }](w)
+	return ok
 }
 
 // Hijack commits the session, then takes over the connection, for a protocol upgrade.
 // The session's cookie is in Header() by then, for an upgrader that writes its own
-// response from it.
+// response from it. Where no writer down the chain can hijack (HTTP/2), Hijack fails
+// with their error and commits nothing: the handler can still answer.
 func (s *session[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	rc := http.NewResponseController(s.ResponseWriter)
 	if !s.started {
-		s.commit(http.StatusSwitchingProtocols)
+		if _, ok := find[http.Hijacker](s.ResponseWriter); !ok {
+			return rc.Hijack()
+		}
+		s.commit(http.StatusSwitchingProtocols, true)
 	}
 	if s.failed {
 		return nil, nil, errReplaced
 	}
-	return http.NewResponseController(s.ResponseWriter).Hijack()
+	return rc.Hijack()
 }
 
-// Push initiates an HTTP/2 server push where the wrapped writer supports it.
+// Push initiates an HTTP/2 server push, through the first writer down the chain that
+// can.
 func (s *session[T]) Push(target string, opts *http.PushOptions) error {
-	if p, ok := s.ResponseWriter.(http.Pusher); ok {
+	if p, ok := find[http.Pusher](s.ResponseWriter); ok {
 		return p.Push(target, opts)
 	}
-	return http.ErrNotSupported
+	return fmt.Errorf("typedsession: push: %w", http.ErrNotSupported)
+}
+
+// find returns the first writer in the chain that starts at w and follows Unwrap
+// methods that implements I, as [http.ResponseController] looks for a method.
+func find[I any](w http.ResponseWriter) (I, bool) {
+	for {
+		if i, ok := w.(I); ok {
+			return i, true
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			var zero I
+			return zero, false
+		}
+		w = u.Unwrap()
+	}
 }
 
 // Unwrap returns the underlying ResponseWriter, for [http.ResponseController].

@@ -231,3 +231,145 @@ func TestStoreTimeout(t *testing.T) {
 		t.Errorf("after the timeouts, the session gives %q; want it as it was (1, no name)", got)
 	}
 }
+
+// TestFailedRequestKeepsSession checks that a request that fails (a 5xx response) or
+// ends without a response (a panic, a handler that returns after its context is done)
+// leaves its session as it was and sets no cookie for its changes, while what it
+// already stored (Commit, Destroy) stands and still gets its cookie.
+func TestFailedRequestKeepsSession(t *testing.T) {
+	type ending func(w http.ResponseWriter, cancel context.CancelFunc)
+	var (
+		status500 ending = func(w http.ResponseWriter, _ context.CancelFunc) { w.WriteHeader(http.StatusInternalServerError) }
+		status504 ending = func(w http.ResponseWriter, _ context.CancelFunc) {
+			http.Error(w, "too slow", http.StatusGatewayTimeout)
+		}
+		panics    ending = func(http.ResponseWriter, context.CancelFunc) { panic("handler bug") }
+		abandoned ending = func(_ http.ResponseWriter, cancel context.CancelFunc) { cancel() }
+	)
+	endings := []struct {
+		name string
+		end  ending
+	}{{"500", status500}, {"504", status504}, {"panic", panics}, {"context done", abandoned}}
+	for _, tc := range []struct {
+		name   string
+		change func(m *typedsession.Manager[user], ctx context.Context)
+		// What the next request with the client's old cookie sees, and the cookie the
+		// failed response must carry: "" none, "clear" one that expires it.
+		want   string
+		cookie string
+	}{
+		{"Update", func(m *typedsession.Manager[user], ctx context.Context) {
+			m.Update(ctx, func(u *user) error { u.Name = "Bob"; return nil })
+		}, "1 Ada", ""},
+		{"Renew", func(m *typedsession.Manager[user], ctx context.Context) {
+			m.Update(ctx, func(u *user) error { u.Name = "Bob"; return nil })
+			m.Renew(ctx)
+		}, "1 Ada", ""},
+		{"Update and Commit", func(m *typedsession.Manager[user], ctx context.Context) {
+			m.Update(ctx, func(u *user) error { u.Name = "Bob"; return nil })
+			m.Commit(ctx)
+		}, "1 Bob", ""},
+		{"Destroy", func(m *typedsession.Manager[user], ctx context.Context) {
+			m.Destroy(ctx)
+		}, "ended", "clear"},
+	} {
+		for _, e := range endings {
+			t.Run(tc.name+"/"+e.name, func(t *testing.T) {
+				var handled error
+				m, _ := typedsession.New[user](newMemstore(t), typedsession.Options{
+					Logger: discard,
+					ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+						handled = err
+						w.WriteHeader(http.StatusConflict)
+						io.WriteString(w, "ended")
+					},
+				})
+				h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					switch r.URL.Path {
+					case "/seed":
+						m.Put(r.Context(), user{ID: 1, Name: "Ada"})
+					case "/get":
+						u, _ := m.Get(r.Context()) // an error is the ErrorHandler's "ended"
+						fmt.Fprint(w, u.ID, " ", u.Name)
+					default:
+						tc.change(m, r.Context())
+						e.end(w, cancelOf(r.Context()))
+					}
+				}))
+				seed := httptest.NewRecorder()
+				h.ServeHTTP(seed, httptest.NewRequest("GET", "/seed", nil))
+				cookie := seed.Result().Cookies()[0]
+
+				// The outer layer gives the request a context it can cancel, and
+				// recovers a panic with a 500, as a recoverer and a timeout
+				// installed before the session middleware do.
+				w := httptest.NewRecorder()
+				func() {
+					defer func() {
+						if recover() != nil {
+							w.WriteHeader(http.StatusInternalServerError)
+						}
+					}()
+					ctx, cancel := context.WithCancel(t.Context())
+					defer cancel()
+					req := httptest.NewRequestWithContext(context.WithValue(ctx, cancelKey{}, cancel), "GET", "/change", nil)
+					req.AddCookie(cookie)
+					h.ServeHTTP(w, req)
+				}()
+				if handled != nil {
+					t.Errorf("the ErrorHandler got %v; want it not called", handled)
+				}
+				set := w.Result().Cookies()
+				switch {
+				case tc.cookie == "" && len(set) != 0:
+					t.Errorf("the failed response sets %v; want no cookie", set)
+				case tc.cookie == "clear" && (len(set) != 1 || set[0].MaxAge >= 0):
+					t.Errorf("the failed response sets %v; want the destroyed session's cookie expired", set)
+				}
+				req := httptest.NewRequest("GET", "/get", nil)
+				req.AddCookie(cookie)
+				got := httptest.NewRecorder()
+				h.ServeHTTP(got, req)
+				if got.Body.String() != tc.want {
+					t.Errorf("the session is then %q; want %q", got.Body, tc.want)
+				}
+			})
+		}
+	}
+}
+
+type cancelKey struct{}
+
+// cancelOf returns the cancel function the test put in ctx.
+func cancelOf(ctx context.Context) context.CancelFunc {
+	return ctx.Value(cancelKey{}).(context.CancelFunc)
+}
+
+// TestDoneContextStillReportsFailure checks that a handler that returns without a
+// response after its context is done, having failed to load its session, gets the
+// ErrorHandler's answer, not an empty 200 that says nothing went wrong.
+func TestDoneContextStillReportsFailure(t *testing.T) {
+	var handled error
+	m, _ := typedsession.New[user](failing{}, typedsession.Options{
+		Logger: discard,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			handled = err
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		},
+	})
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := m.Get(r.Context()); err != nil {
+			cancelOf(r.Context())()
+			return
+		}
+	}))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req := httptest.NewRequestWithContext(context.WithValue(ctx, cancelKey{}, cancel), "GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: defaultName, Value: newToken()})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusServiceUnavailable || !errors.Is(handled, errDown) {
+		t.Errorf("status %d, ErrorHandler got %v; want its 503 for the store's error", w.Code, handled)
+	}
+}
