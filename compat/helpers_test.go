@@ -95,7 +95,7 @@ func do(t *testing.T, client *http.Client, method, url string, c *http.Cookie, h
 // sessionCookie returns the session cookie resp sets, or nil.
 func sessionCookie(resp *http.Response) *http.Cookie {
 	for _, c := range resp.Cookies() {
-		if c.Name == "session" {
+		if c.Name == "__Host-session" { // the default cookie name
 			return c
 		}
 	}
