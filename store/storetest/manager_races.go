@@ -15,6 +15,12 @@ import (
 	"github.com/seed96b21533/typedsession/store"
 )
 
+// raceBudget is the Options.StoreTimeout of the races: they check that no update is lost
+// and no cookie touched, and dozens of requests retrying on one session can spend the
+// default 2 seconds of back-off on a loaded machine, which would be a 503, not a lost
+// update. The outage tests check the deadline itself.
+const raceBudget = 30 * time.Second
+
 // result is what one request of a race got back.
 type result struct {
 	status int
@@ -73,7 +79,7 @@ func losers(t *testing.T, what string, results []result) (succeeded int) {
 }
 
 func testConcurrentIncrements(t *testing.T, st store.Store, o ManagerOptions) {
-	s := newServer(t, st, typedsession.Options{})
+	s := newServer(t, st, typedsession.Options{StoreTimeout: raceBudget})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	const n = 50
 	// Every request reads the session before any of them writes: the worst case.
@@ -101,7 +107,7 @@ func testRenewRace(t *testing.T, st store.Store, o ManagerOptions) {
 	if o.ClientSide {
 		t.Log("a client-side store is last-writer-wins and cannot end a token: only the renewal itself is checked")
 	}
-	s := newServer(t, st, typedsession.Options{})
+	s := newServer(t, st, typedsession.Options{StoreTimeout: raceBudget})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	old := s.cookie(s.client)
 	ok := 0
@@ -145,7 +151,7 @@ func testDestroyRace(t *testing.T, st store.Store, o ManagerOptions) {
 	if o.ClientSide {
 		t.Log("a client-side store cannot end a token on the server: only the logout itself is checked")
 	}
-	s := newServer(t, st, typedsession.Options{})
+	s := newServer(t, st, typedsession.Options{StoreTimeout: raceBudget})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	old := s.cookie(s.client)
 	const n = 30
@@ -172,7 +178,7 @@ func testDestroyRace(t *testing.T, st store.Store, o ManagerOptions) {
 }
 
 func testLogoutRace(t *testing.T, st store.Store, o ManagerOptions) {
-	s := newServer(t, st, typedsession.Options{})
+	s := newServer(t, st, typedsession.Options{StoreTimeout: raceBudget})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	c := s.cookie(s.client)
 	// Writers read the session and are held; the logout lands; their writes come after
@@ -193,7 +199,7 @@ func testLogoutRace(t *testing.T, st store.Store, o ManagerOptions) {
 }
 
 func testRenewAfterLogout(t *testing.T, st store.Store, o ManagerOptions) {
-	s := newServer(t, st, typedsession.Options{})
+	s := newServer(t, st, typedsession.Options{StoreTimeout: raceBudget})
 	s.must("POST", "/set", url.Values{"name": {"Ada"}})
 	c := s.cookie(s.client)
 	// A request reads the session and renews it after another request logged out: the
@@ -213,7 +219,7 @@ func testRenewAfterLogout(t *testing.T, st store.Store, o ManagerOptions) {
 // testSwap checks the read-and-clear call: a flash message set once is taken by exactly
 // one of two requests that race to take it.
 func testSwap(t *testing.T, st store.Store, o ManagerOptions) {
-	s := newServer(t, st, typedsession.Options{})
+	s := newServer(t, st, typedsession.Options{StoreTimeout: raceBudget})
 	s.must("POST", "/flash", url.Values{"msg": {"saved!"}})
 	if _, body := s.must("POST", "/take", nil); body != "saved!" {
 		t.Errorf("Swap took %q, want the flash %q", body, "saved!")
