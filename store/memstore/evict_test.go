@@ -526,3 +526,41 @@ func TestFloodManager(t *testing.T) {
 		t.Errorf("returning carts alive = %d of %d, want at least 90%%", gotCarts, len(carts))
 	}
 }
+
+// BenchmarkFlood measures a Create during a flood: on a full store of MaxSessions
+// 10 000, a tenth owned sessions and a tenth anonymous ones that came back, the rest
+// anonymous ones that never come back, each Create evicts a record. The key is built
+// in the loop (one allocation of 32 bytes).
+func BenchmarkFlood(b *testing.B) {
+	const max = 10_000
+	ctx := b.Context()
+	s := newStore(b, memstore.Options{MaxSessions: max})
+	now := time.Now()
+	rec := store.Record{Data: payload, Expiry: now.Add(time.Hour), Created: now, Active: now, Version: 1}
+	for i := range max {
+		r, k := rec, seqKey(groupFlood, i)
+		switch {
+		case i < max/10:
+			r.Owner, k = fmt.Sprint("user", i), seqKey(groupOwned, i)
+		case i < max/5:
+			k = seqKey(groupReturning, i)
+		}
+		if err := s.KV.Create(ctx, k, r); err != nil {
+			b.Fatal(err)
+		}
+		if k[1] == groupReturning {
+			s.KV.Get(ctx, k)
+		}
+	}
+	b.ReportAllocs()
+	i := max
+	for b.Loop() {
+		if err := s.KV.Create(ctx, seqKey(groupFlood, i), rec); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	if n := s.Len(); n > max {
+		b.Fatalf("Len = %d, over MaxSessions %d", n, max)
+	}
+}
