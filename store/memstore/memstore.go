@@ -20,8 +20,9 @@ const DefaultMaxSessions = 100_000
 const (
 	// numShards is the number of record shards, and of owner-index shards.
 	numShards = 64
-	// evictSample is how many records of a shard an eviction looks at.
-	evictSample = 8
+	// windowDivisor sets the probation window: a full store evicts protected records
+	// only while probation holds fewer than MaxSessions/windowDivisor records.
+	windowDivisor = 10
 )
 
 // Errors wrapping typedsession.ErrConflict, made once so that a conflict costs no
@@ -35,11 +36,12 @@ var (
 // Options configure a Store. The zero value is ready to use.
 type Options struct {
 	// MaxSessions bounds the number of records the Store holds, live or expired but not
-	// yet removed. When the Store is full, Create samples a few records (from the shard
-	// of its key, or the next shard that has any), removes those that have expired, and
-	// when none has, evicts the one closest to its expiry. Concurrent Creates on a full
-	// store may pass the bound briefly, by at most their number. Zero means
-	// DefaultMaxSessions (100 000); a negative value is an error from New.
+	// yet removed. When the Store is full, Create evicts a record first, taking
+	// sessions that were not used again after their creation before those that came
+	// back or have an owner (see "Memory is bounded" in the package documentation).
+	// Concurrent Creates on a full store may pass the bound briefly, by at most their
+	// number. Zero means DefaultMaxSessions (100 000); a negative value is an error from
+	// New.
 	MaxSessions int
 
 	// Now is the clock used to decide whether a record has expired. Nil means time.Now.
@@ -78,7 +80,7 @@ func New(o Options) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	k := &kv{max: int64(limit), now: now, seed: maphash.MakeSeed()}
+	k := &kv{max: int64(limit), window: int64(limit / windowDivisor), now: now, seed: maphash.MakeSeed()}
 	for i := range k.shards {
 		k.shards[i].m = make(map[string]*entry)
 		k.owners[i].m = make(map[string]map[string]struct{})
@@ -125,10 +127,12 @@ func (s *Store) Close() error {
 
 // kv is the Store's store.KV and store.OwnerKV.
 type kv struct {
-	max   int64
-	count atomic.Int64 // records held, plus Creates in flight that reserved room
-	now   func() time.Time
-	seed  maphash.Seed // for the owner-index shards
+	max    int64
+	window int64                  // below this many in probation, eviction takes protected records
+	count  atomic.Int64           // records held, plus Creates in flight that reserved room
+	tiers  [numTiers]atomic.Int64 // records held in each tier, over all shards
+	now    func() time.Time
+	seed   maphash.Seed // for the owner-index shards
 
 	shards [numShards]shard
 	owners [numShards]ownerShard
@@ -138,8 +142,9 @@ type kv struct {
 // never two shards of one kind at once.
 
 type shard struct {
-	mu sync.RWMutex
-	m  map[string]*entry
+	mu    sync.RWMutex
+	m     map[string]*entry
+	lists [numTiers]list // the shard's entries, by tier
 }
 
 type ownerShard struct {
@@ -147,9 +152,100 @@ type ownerShard struct {
 	m  map[string]map[string]struct{} // owner -> set of keys
 }
 
+// tier is the eviction class of a record. A full store evicts from probation first,
+// while it holds at least kv.window records, then from returned, then from owned.
+type tier uint8
+
+const (
+	// probation holds the records without an owner that have not been found used since
+	// they were created, oldest first. An entry found used when eviction reaches it is
+	// promoted to returned instead of evicted.
+	probation tier = iota
+	// returned holds the records without an owner that were used again (read, touched
+	// or written after their creation, or created by a renewal), and markers.
+	returned
+	// owned holds the records with an owner, markers excepted.
+	owned
+	numTiers
+)
+
+// createTier returns the tier of a record stored by Create. A renewal creates the
+// session anew with its old Created: it came back.
+func createTier(rec *store.Record) tier {
+	switch {
+	case indexOwner(rec) != "":
+		return owned
+	case rec.Ended != store.NotEnded || rec.Version > 1 || rec.Active.After(rec.Created):
+		return returned
+	}
+	return probation
+}
+
 // entry is a stored record. Its Data is owned by the store and never escapes uncopied.
 type entry struct {
-	rec store.Record
+	rec        store.Record
+	key        string
+	prev, next *entry // in its shard's list of its tier
+	tier       tier
+	// uses counts the uses of the record (reads, touches, updates) up to maxUses; an
+	// eviction that passes over a used record takes one off. It is the clock that
+	// approximates least recently used, with a memory of frequency.
+	uses atomic.Uint32
+}
+
+// maxUses is where entry.uses stops counting: a record used often survives that many
+// passes of eviction without being used again.
+const maxUses = 3
+
+// use counts a use of e. It is called with the shard's lock held for reading or
+// writing; it writes only while the count is below maxUses, so that readers of one
+// record do not contend. A count lost to a concurrent use is of no consequence.
+func (e *entry) use() {
+	if n := e.uses.Load(); n < maxUses {
+		e.uses.CompareAndSwap(n, n+1)
+	}
+}
+
+// list is a doubly linked list of entries, oldest first.
+type list struct {
+	head, tail *entry
+}
+
+func (l *list) pushBack(e *entry) {
+	e.prev, e.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = e
+	} else {
+		l.head = e
+	}
+	l.tail = e
+}
+
+func (l *list) remove(e *entry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		l.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		l.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+// link adds e to the end of the list of tier t of sh, whose lock is held.
+func (k *kv) link(sh *shard, e *entry, t tier) {
+	e.tier = t
+	sh.lists[t].pushBack(e)
+	k.tiers[t].Add(1)
+}
+
+// unlink removes e from its list in sh, whose lock is held.
+func (k *kv) unlink(sh *shard, e *entry) {
+	sh.lists[e.tier].remove(e)
+	k.tiers[e.tier].Add(-1)
 }
 
 func (k *kv) shard(key string) *shard {
@@ -192,6 +288,7 @@ func (k *kv) Get(ctx context.Context, key string) (store.Record, bool, error) {
 		return store.Record{}, false, nil
 	}
 	rec := e.rec
+	e.use()
 	sh.mu.RUnlock()
 	// Stored Data is never written to (Update replaces the slice), so it can be copied
 	// outside the lock.
@@ -219,12 +316,13 @@ func (k *kv) Create(ctx context.Context, key string, rec store.Record) error {
 		k.count.Add(-1)
 		return errExists
 	}
-	sh.m[key] = &entry{rec: rec}
 	if old != nil {
-		// An expired record is replaced: the reservation was not needed.
-		k.count.Add(-1)
-		k.unindex(indexOwner(&old.rec), key)
+		// An expired record is replaced: its removal gives back the room reserved.
+		k.removeEntry(sh, old)
 	}
+	e := &entry{rec: rec, key: key}
+	sh.m[key] = e
+	k.link(sh, e, createTier(&rec))
 	k.index(indexOwner(&rec), key)
 	sh.mu.Unlock()
 	return nil
@@ -252,7 +350,21 @@ func (k *kv) Update(ctx context.Context, key string, version uint64, rec store.R
 		k.unindex(indexOwner(&e.rec), key)
 		k.index(indexOwner(&rec), key)
 	}
+	// A record in probation stays there, used, until eviction promotes it; an owned
+	// session becoming a marker is no longer owned.
+	t := e.tier
+	switch {
+	case indexOwner(&rec) != "":
+		t = owned
+	case t == owned:
+		t = returned
+	}
+	if t != e.tier {
+		k.unlink(sh, e)
+		k.link(sh, e, t)
+	}
 	e.rec = rec
+	e.use()
 	return nil
 }
 
@@ -266,6 +378,7 @@ func (k *kv) Touch(ctx context.Context, key string, active, expiry time.Time) er
 	sh.mu.Lock()
 	if e := sh.m[key]; e != nil && live(&e.rec, now) {
 		e.rec.Active, e.rec.Expiry = active, expiry
+		e.use()
 	}
 	sh.mu.Unlock()
 	return nil
@@ -290,10 +403,17 @@ func (k *kv) removeLocked(sh *shard, key string) (store.Record, bool) {
 	if e == nil {
 		return store.Record{}, false
 	}
-	delete(sh.m, key)
-	k.count.Add(-1)
-	k.unindex(indexOwner(&e.rec), key)
+	k.removeEntry(sh, e)
 	return e.rec, true
+}
+
+// removeEntry removes e from sh, whose lock is held, from its tier's list and from the
+// owner index.
+func (k *kv) removeEntry(sh *shard, e *entry) {
+	delete(sh.m, e.key)
+	k.count.Add(-1)
+	k.unlink(sh, e)
+	k.unindex(indexOwner(&e.rec), e.key)
 }
 
 // indexOwner returns the owner under whose index rec belongs: its Owner, or "" (no
@@ -396,43 +516,76 @@ func (k *kv) DeleteOwned(ctx context.Context, owner, except string) ([]string, e
 	return deleted, nil
 }
 
-// makeRoom removes at least one record, if the store holds any: it samples a few
-// records of the shard of key, or of the next shard that has any, removes the expired
-// ones among them, and when none has expired, the one closest to its expiry. Go's map
-// iteration starts at a random place, which makes the sample.
+// makeRoom removes at least one record, if the store holds any. It evicts from
+// probation while probation holds at least k.window records, then from returned, then
+// from owned, and from any tier when the counts changed under it. Each tier is looked
+// for in the shard of key first, then in the next shards, one lock at a time.
 func (k *kv) makeRoom(key string) {
 	start := 0
 	if key != "" {
 		start = int(key[0] % numShards)
 	}
 	now := k.now()
-	for i := range numShards {
-		sh := &k.shards[(start+i)%numShards]
-		sh.mu.Lock()
-		removed := false
-		var victim string
-		var victimExpiry time.Time
-		seen := 0
-		for key, e := range sh.m {
-			if !live(&e.rec, now) {
-				k.removeLocked(sh, key)
-				removed = true
-			} else if victim == "" || e.rec.Expiry.Before(victimExpiry) {
-				victim, victimExpiry = key, e.rec.Expiry
-			}
-			if seen++; seen == evictSample {
-				break
-			}
-		}
-		if !removed && victim != "" {
-			k.removeLocked(sh, victim)
-			removed = true
-		}
-		sh.mu.Unlock()
-		if removed {
+	if k.tiers[probation].Load() >= k.window && k.evict(start, probation, now) {
+		return
+	}
+	if k.tiers[returned].Load() > 0 && k.evict(start, returned, now) {
+		return
+	}
+	if k.tiers[owned].Load() > 0 && k.evict(start, owned, now) {
+		return
+	}
+	for t := range numTiers {
+		if k.evict(start, t, now) {
 			return
 		}
 	}
+}
+
+// evict removes a record of tier t (or an expired one) from the first shard from start
+// on that has one, and reports whether it removed one.
+func (k *kv) evict(start int, t tier, now time.Time) bool {
+	for i := range numShards {
+		sh := &k.shards[(start+i)%numShards]
+		sh.mu.Lock()
+		removed := k.evictLocked(sh, t, now)
+		sh.mu.Unlock()
+		if removed {
+			return true
+		}
+	}
+	return false
+}
+
+// evictLocked removes a record of tier t from sh, whose lock is held, and reports
+// whether it removed one. It takes the oldest record of the list that has expired or
+// whose use count is zero; it passes over the others, taking one off their count and
+// moving them to the end of their list, or, in probation, promoting them to returned.
+// Every pass lowers a count, so the loop ends within maxUses turns of the list; a
+// record is promoted once, so a Create pays for promotions amortised. Before evicting
+// a protected record it takes an expired one at the head of probation.
+func (k *kv) evictLocked(sh *shard, t tier, now time.Time) bool {
+	if e := sh.lists[probation].head; t != probation && e != nil && !live(&e.rec, now) {
+		k.removeEntry(sh, e)
+		return true
+	}
+	l := &sh.lists[t]
+	for e := l.head; e != nil; e = l.head {
+		if n := e.uses.Load(); n > 0 && live(&e.rec, now) {
+			e.uses.Store(n - 1)
+			if t == probation {
+				k.unlink(sh, e)
+				k.link(sh, e, returned)
+			} else {
+				l.remove(e)
+				l.pushBack(e)
+			}
+			continue
+		}
+		k.removeEntry(sh, e)
+		return true
+	}
+	return false
 }
 
 func (k *kv) deleteExpired(ctx context.Context) (int, error) {
