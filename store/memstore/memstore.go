@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/internal/cleanup"
+	"github.com/seed96b21533/typedsession/internal/notify"
 	"github.com/seed96b21533/typedsession/store"
 )
 
@@ -64,6 +65,8 @@ var (
 	_ store.Store      = (*Store)(nil)
 	_ store.OwnerStore = (*Store)(nil)
 	_ store.OwnerKV    = (*kv)(nil)
+	_ store.Notifier   = (*Store)(nil)
+	_ store.Immediate  = (*Store)(nil)
 )
 
 // New returns an empty Store configured by o, or an error if o is invalid. It starts no
@@ -86,6 +89,13 @@ func New(o Options) (*Store, error) {
 		k.owners[i].m = make(map[string]map[string]struct{})
 	}
 	return &Store{KVStore: store.KVStore{KV: k}, kv: k}, nil
+}
+
+// Notify implements [store.Notifier]: fn hears of every session the Store evicts to
+// make room (store.Evicted) or removes after it expired, by DeleteExpired, the
+// sweeper, or eviction coming across it (store.Expired).
+func (s *Store) Notify(fn func(store.Removal)) (cancel func()) {
+	return s.kv.subs.Add(fn)
 }
 
 // Immediate implements [store.Immediate]: a Store does no I/O, and holds a lock no
@@ -133,6 +143,7 @@ type kv struct {
 	tiers  [numTiers]atomic.Int64 // records held in each tier, over all shards
 	now    func() time.Time
 	seed   maphash.Seed // for the owner-index shards
+	subs   notify.List  // store.Notifier: who hears of evictions and cleanups
 
 	shards [numShards]shard
 	owners [numShards]ownerShard
@@ -550,24 +561,40 @@ func (k *kv) evict(start int, t tier, now time.Time) bool {
 		sh.mu.Lock()
 		removed := k.evictLocked(sh, t, now)
 		sh.mu.Unlock()
-		if removed {
+		if removed != nil {
+			if r, ok := k.removal(removed, now, store.Evicted); ok {
+				k.subs.Notify(r)
+			}
 			return true
 		}
 	}
 	return false
 }
 
-// evictLocked removes a record of tier t from sh, whose lock is held, and reports
-// whether it removed one. It takes the oldest record of the list that has expired or
+// removal returns the store.Removal that reports e removed at now, and false for a
+// marker, which is no session, or when nobody listens. An expired record is reported
+// as store.Expired, whatever removed it.
+func (k *kv) removal(e *entry, now time.Time, why store.RemovalReason) (store.Removal, bool) {
+	if !k.subs.Active() || e.rec.Ended != store.NotEnded {
+		return store.Removal{}, false
+	}
+	if !live(&e.rec, now) {
+		why = store.Expired
+	}
+	return store.Removal{ID: store.KeyID(e.key), Owner: e.rec.Owner, Reason: why, Time: now}, true
+}
+
+// evictLocked removes a record of tier t from sh, whose lock is held, and returns it,
+// or nil if it removed none. It takes the oldest record of the list that has expired or
 // whose use count is zero; it passes over the others, taking one off their count and
 // moving them to the end of their list, or, in probation, promoting them to returned.
 // Every pass lowers a count, so the loop ends within maxUses turns of the list; a
 // record is promoted once, so a Create pays for promotions amortised. Before evicting
 // a protected record it takes an expired one at the head of probation.
-func (k *kv) evictLocked(sh *shard, t tier, now time.Time) bool {
+func (k *kv) evictLocked(sh *shard, t tier, now time.Time) *entry {
 	if e := sh.lists[probation].head; t != probation && e != nil && !live(&e.rec, now) {
 		k.removeEntry(sh, e)
-		return true
+		return e
 	}
 	l := &sh.lists[t]
 	for e := l.head; e != nil; e = l.head {
@@ -583,27 +610,33 @@ func (k *kv) evictLocked(sh *shard, t tier, now time.Time) bool {
 			continue
 		}
 		k.removeEntry(sh, e)
-		return true
+		return e
 	}
-	return false
+	return nil
 }
 
 func (k *kv) deleteExpired(ctx context.Context) (int, error) {
 	n := 0
+	var removed []store.Removal
 	for i := range k.shards {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
 		now := k.now()
 		sh := &k.shards[i]
+		removed = removed[:0]
 		sh.mu.Lock()
 		for key, e := range sh.m {
 			if !live(&e.rec, now) {
 				k.removeLocked(sh, key)
 				n++
+				if r, ok := k.removal(e, now, store.Expired); ok {
+					removed = append(removed, r)
+				}
 			}
 		}
 		sh.mu.Unlock()
+		k.subs.Notify(removed...)
 	}
 	return n, nil
 }
