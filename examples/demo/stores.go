@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log"
+	"net/url"
 	"os"
 	"time"
 
@@ -18,8 +19,17 @@ import (
 	"github.com/seed96b21533/typedsession/store/redisstore"
 )
 
-// openStore returns the store named by kind ("" or "memory", "redis", "postgres",
-// "cookie") and a function that releases it.
+// connectTimeout bounds how long the demo waits for PostgreSQL at startup.
+const connectTimeout = 5 * time.Second
+
+// openStore returns the store named by kind (the STORE variable: "" or "memory",
+// "redis", "postgres", "cookie") and a function that releases it. An error names the
+// variable to fix.
+//
+// The server-side stores come wrapped in a type of inspect.go that also reads their
+// records raw, for the page; an application passes the store itself to
+// typedsession.New. A store without such a wrapper works the same, and the page shows
+// its records as Store.Load returns them.
 func openStore(kind string) (store.Store, func(), error) {
 	switch kind {
 	case "", "memory":
@@ -30,42 +40,79 @@ func openStore(kind string) (store.Store, func(), error) {
 		s.StartCleanup(time.Minute)
 		return s, func() { s.Close() }, nil
 	case "postgres":
-		ctx := context.Background()
-		pool, err := pgxpool.New(ctx, getenv("PG_URL", "postgres://postgres@127.0.0.1:5432/test"))
+		pgURL := getenv("PG_URL", defaultPGURL)
+		ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+		defer cancel()
+		// pgxpool.New only parses: ping, so that an unreachable server is a clear
+		// error now rather than on the first request.
+		pool, err := pgxpool.New(ctx, pgURL)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("demo: STORE=postgres: PG_URL is not a PostgreSQL connection string: %w", err)
 		}
-		s, err := pgstore.New(pool, pgstore.Options{Table: "demo_sessions"})
+		if err := pool.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("demo: STORE=postgres: cannot reach PostgreSQL at %s (set PG_URL): %w", redactURL(pgURL), err)
+		}
+		s, err := pgstore.New(pool, pgstore.Options{Table: pgTable})
 		if err != nil {
 			pool.Close()
 			return nil, nil, err
 		}
 		if err := s.Migrate(ctx); err != nil {
 			pool.Close()
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("demo: STORE=postgres: creating the table %s at %s (PG_URL): %w", pgTable, redactURL(pgURL), err)
 		}
 		s.StartCleanup(time.Minute)
-		return s, func() { s.Close(); pool.Close() }, nil
+		return pgRaw{Store: s, pool: pool}, func() { s.Close(); pool.Close() }, nil
 	case "redis":
-		client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{getenv("REDIS_ADDR", "127.0.0.1:6379")}})
+		addr := getenv("REDIS_ADDR", defaultRedisAddr)
+		// rueidis.NewClient connects at once (within its 5-second dial timeout): an
+		// unreachable server is an error here.
+		client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("demo: STORE=redis: cannot reach Redis at %s (set REDIS_ADDR to host:port): %w", addr, err)
 		}
-		s, err := redisstore.New(client, redisstore.Options{Prefix: "demo:session:"})
+		s, err := redisstore.New(client, redisstore.Options{Prefix: redisPrefix})
 		if err != nil {
 			client.Close()
 			return nil, nil, err
 		}
-		return s, client.Close, nil
+		return redisRaw{Store: s, client: client}, client.Close, nil
 	case "cookie":
 		key, err := cookieKey()
 		if err != nil {
 			return nil, nil, err
 		}
 		s, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key}})
-		return s, func() {}, err
+		if err != nil {
+			return nil, nil, fmt.Errorf("demo: STORE=cookie: COOKIE_KEY: %w", err)
+		}
+		return s, func() {}, nil
 	}
-	return nil, nil, fmt.Errorf("demo: unknown STORE %q (want memory, redis, postgres or cookie)", kind)
+	return nil, nil, fmt.Errorf("demo: unknown STORE=%q (want memory, redis, postgres or cookie)", kind)
+}
+
+const (
+	defaultRedisAddr = "127.0.0.1:6379"
+	defaultPGURL     = "postgres://postgres@127.0.0.1:5432/test"
+	redisPrefix      = "demo:session:"
+	pgTable          = "demo_sessions"
+)
+
+// describeStore says, for the page and the log, where kind keeps its sessions: "sessions
+// in ...".
+func describeStore(kind string) string {
+	switch kind {
+	case "", "memory":
+		return "the memory of this process (store/memstore)"
+	case "redis":
+		return "Redis at " + getenv("REDIS_ADDR", defaultRedisAddr) + ", keys " + redisPrefix + "… (store/redisstore)"
+	case "postgres":
+		return "PostgreSQL at " + redactURL(getenv("PG_URL", defaultPGURL)) + ", table " + pgTable + " (store/pgstore)"
+	case "cookie":
+		return "the cookie itself, sealed with AES-256-GCM (store/cookiestore)"
+	}
+	return "the store STORE=" + kind + " names"
 }
 
 func getenv(key, def string) string {
@@ -75,13 +122,26 @@ func getenv(key, def string) string {
 	return def
 }
 
+// redactURL returns a connection URL without its password, or a placeholder when it
+// is not a URL (a key=value connection string may hold one anywhere).
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return "the server PG_URL names"
+	}
+	return u.Redacted()
+}
+
 // cookieKey returns the sealing key from COOKIE_KEY (32 bytes in base64), or a random
 // one, which makes every session end when the demo restarts.
 func cookieKey() ([]byte, error) {
 	if v := os.Getenv("COOKIE_KEY"); v != "" {
 		key, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {
-			return nil, fmt.Errorf("demo: COOKIE_KEY: %w", err)
+			return nil, fmt.Errorf("demo: STORE=cookie: COOKIE_KEY is not standard base64 (make one with `head -c32 /dev/urandom | base64`): %w", err)
+		}
+		if len(key) != cookiestore.KeySize {
+			return nil, fmt.Errorf("demo: STORE=cookie: COOKIE_KEY decodes to %d bytes, want %d (make one with `head -c32 /dev/urandom | base64`)", len(key), cookiestore.KeySize)
 		}
 		return key, nil
 	}
