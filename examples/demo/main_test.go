@@ -239,6 +239,16 @@ func TestShopping(t *testing.T) {
 			if login == anon || login == "" {
 				t.Fatal("login kept the token of the anonymous session")
 			}
+			if kind != "cookie" {
+				// The token from before the login is void: a request still bearing it
+				// (another tab's, in flight) is told the session changed.
+				late := newBrowser(t, srv)
+				u, _ := url.Parse(srv.URL)
+				late.c.Jar.SetCookies(u, []*http.Cookie{{Name: cookieName, Value: anon}})
+				if r := late.get("/"); r.status != http.StatusConflict || !strings.Contains(r.body, "Your session changed meanwhile") {
+					t.Fatalf("the token from before login: status %d, want 409 and the page that says the session changed:\n%s", r.status, r.body)
+				}
+			}
 			page = b.get("/")
 			mustContain(t, "after login", page.body, "signed in as <b>Ada</b>", "Hello, Ada", `data-sku="PEN-LAMY-SAFARI"`)
 			if got := byID(page.body, "flash"); !strings.HasPrefix(got, "Welcome, Ada.") {
