@@ -168,8 +168,8 @@ func binaryRows(b []byte, rec store.Record) []rawRow {
 		{"bytes 17-24", ms(17), "Created " + stamp(rec.Created)},
 		{"bytes 25-32", ms(store.RecordActiveOffset), "Active " + stamp(rec.Active) + ": last use"},
 		{"byte 33", hexBytes(b[33:34]), fmt.Sprintf("flags: RememberMe %t, Ended %q", rec.RememberMe, rec.Ended.String())},
-		{fmt.Sprintf("bytes 34-%d", ownerEnd-1), hexBytes(b[store.RecordHeaderLen:min(ownerEnd, store.RecordHeaderLen+12)]) + ellipsis(ownerEnd > store.RecordHeaderLen+12), fmt.Sprintf("Owner %q (its length as a uvarint, then its bytes)", rec.Owner)},
-		{fmt.Sprintf("bytes %d-%d", ownerEnd, len(b)-1), hexBytes(b[ownerEnd:min(len(b), ownerEnd+12)]) + ellipsis(len(b) > ownerEnd+12), fmt.Sprintf("Data, %d bytes: the JSON below", len(rec.Data))},
+		{span(store.RecordHeaderLen, ownerEnd-1), hexBytes(b[store.RecordHeaderLen:min(ownerEnd, store.RecordHeaderLen+12)]) + ellipsis(ownerEnd > store.RecordHeaderLen+12), fmt.Sprintf("Owner %q (its length as a uvarint, then its bytes)", rec.Owner)},
+		{span(ownerEnd, len(b)-1), hexBytes(b[ownerEnd:min(len(b), ownerEnd+12)]) + ellipsis(len(b) > ownerEnd+12), fmt.Sprintf("Data, %d bytes: the JSON below", len(rec.Data))},
 	}
 	return rows
 }
@@ -259,7 +259,7 @@ func readCookie(ctx context.Context, bound store.Store, token string) (rawView, 
 		{"byte 0", hexBytes(raw[:1]), "the envelope's format, 1"},
 		{"bytes 1-4", hexBytes(raw[1:5]), "key id: which key of the ring sealed it"},
 		{"bytes 5-16", hexBytes(raw[5:17]), "nonce, 12 random bytes"},
-		{fmt.Sprintf("bytes 17-%d", len(raw)-1), hexBytes(raw[17:29]) + "…", "AES-256-GCM ciphertext and 16-byte tag of the record; opened, it holds:"},
+		{span(17, len(raw)-1), hexBytes(raw[17:29]) + "…", "AES-256-GCM ciphertext and 16-byte tag of the record; opened, it holds:"},
 	}, recordRows(rec)...)
 	v.fill(rec)
 	return v, nil
@@ -296,6 +296,14 @@ func escapeBytes(b []byte) string {
 		fmt.Fprintf(&s, `\x%02x`, c)
 	}
 	return s.String()
+}
+
+// span names the bytes from to through, inclusive.
+func span(from, through int) string {
+	if from == through {
+		return "byte " + strconv.Itoa(from)
+	}
+	return fmt.Sprintf("bytes %d-%d", from, through)
 }
 
 func ellipsis(more bool) string {
