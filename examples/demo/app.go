@@ -301,6 +301,7 @@ type cartLine struct {
 // hood is the session as the server keeps it.
 type hood struct {
 	StoreTimeout time.Duration
+	Immediate    bool // the store does no I/O (store.Immediate)
 	Session      bool // the request has a session
 	Info         typedsession.SessionInfo
 	Calls        []storeCall
@@ -367,6 +368,9 @@ func (a *app) view(w http.ResponseWriter, r *http.Request, title string) (*page,
 		return nil, err
 	}
 	hd := hood{StoreTimeout: storeTimeout, Session: ok, Info: info}
+	if im, ok := a.st.(store.Immediate); ok {
+		hd.Immediate = im.Immediate()
+	}
 	token := cookieValue(r)
 	if token != "" {
 		hd.Cookie = cookieView{Sent: true, Name: cookieName, Masked: mask(token), Len: len(token), Size: len(cookieName) + 1 + len(token)}

@@ -298,15 +298,13 @@ func TestDevices(t *testing.T) {
 			}
 			mustContain(t, "account", page.body, "Log out everywhere else (2 other sessions)", "UTC")
 
-			// Sign out one device from the list.
-			id := regexp.MustCompile(`<tr class="session">\s*<td><code>(\w+)</code>`).FindStringSubmatch(page.body)
-			full := regexp.MustCompile(`name="id" value="([^"]+)"`).FindAllStringSubmatch(page.body, -1)
-			var cID string
-			for _, f := range full {
-				if strings.HasPrefix(f[1], id[1]) {
-					cID = f[1]
-				}
+			// Sign out one device from the list: the second row's (the first is this
+			// browser's).
+			ids := regexp.MustCompile(`name="id" value="([^"]+)"`).FindAllStringSubmatch(page.body, -1)
+			if len(ids) != 3 {
+				t.Fatalf("account page: %d sign-out buttons, want 3", len(ids))
 			}
+			cID := ids[1][1]
 			to, _ := a.post("/sessions/end", url.Values{"id": {cID}})
 			if page = a.get(to); byID(page.body, "flash") != "Signed out that session. Its browser sees the login form on its next page." {
 				t.Fatalf("flash after signing out one session = %q", byID(page.body, "flash"))

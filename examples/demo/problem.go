@@ -25,7 +25,7 @@ var problems = map[string]problem{
 	"unavailable": {
 		Status: http.StatusServiceUnavailable, RetryAfter: 2,
 		Title: "The session store is not answering",
-		What:  "The store that keeps the sessions did not answer within " + storeTimeout.String() + " (Options.StoreTimeout), so the shop could not read or save your session. If you had just submitted a form, it may not have been saved.",
+		What:  "The store that keeps the sessions failed, or did not answer within " + storeTimeout.String() + " (Options.StoreTimeout), so the shop could not read or save your session. If you had just submitted a form, it may not have been saved.",
 		Todo:  "Try again in a few seconds. If you run this demo, check that its store answers.",
 	},
 	"too-large": {
