@@ -342,6 +342,14 @@ func TestDevices(t *testing.T) {
 			if p = other.get("/"); byID(p.body, "notice") != "" || len(p.header.Values("Set-Cookie")) != 0 {
 				t.Fatalf("the next page still talks of the ended session: notice %q, Set-Cookie %q", byID(p.body, "notice"), p.header.Values("Set-Cookie"))
 			}
+
+			// "Sign out this browser" on the list is a logout.
+			own := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(a.get("/account").body)
+			to, r := a.post("/sessions/end", url.Values{"id": {own[1]}})
+			if to != "/?notice=signed-out" || !strings.Contains(r.header.Get("Set-Cookie"), "Max-Age=0") {
+				t.Fatalf("signing out this browser from the list: redirect to %q, Set-Cookie %q; want the cookie expired", to, r.header.Get("Set-Cookie"))
+			}
+			mustContain(t, "signed out from the list", a.get(to).body, "You are signed out.", "No session: no cookie, no record.")
 		})
 	}
 }
