@@ -216,7 +216,7 @@ func (a *app) watch(next http.Handler) http.Handler {
 
 // shop serves the shop: products, cart, login, and the session under the hood.
 func (a *app) shop(w http.ResponseWriter, r *http.Request) {
-	v, err := a.view(w, r, "Shop")
+	v, err := a.view(r, "Shop")
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -227,7 +227,7 @@ func (a *app) shop(w http.ResponseWriter, r *http.Request) {
 // account serves the account page: the session's Info, the user's sessions and the
 // recent session events. Without a login it serves the shop, which has the login form.
 func (a *app) account(w http.ResponseWriter, r *http.Request) {
-	v, err := a.view(w, r, "Your account")
+	v, err := a.view(r, "Your account")
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -332,7 +332,7 @@ var notices = map[string]notice{
 
 // view loads what every page shows: the session (taking its flash message), the
 // notice, and the session under the hood.
-func (a *app) view(w http.ResponseWriter, r *http.Request, title string) (*page, error) {
+func (a *app) view(r *http.Request, title string) (*page, error) {
 	ctx := r.Context()
 	p, err := a.sessions.Get(ctx)
 	if err != nil {
