@@ -10,11 +10,12 @@ import (
 )
 
 // writeToken puts the session's token on the response when the client's copy must
-// change: a new session or token, a remember-me cookie whose Max-Age moved, or a
-// session destroyed. A response that sets or clears a token says Cache-Control:
-// no-store, whichever the transport, so that no shared cache hands it to another
-// client; every response that used the session varies on the token's header. Called
-// with s.mu held.
+// change: a new session or token, a remember-me cookie whose Max-Age moved, or a token
+// that refers to no session (destroyed, revoked, expired, unknown), which is cleared.
+// Every response that used the session varies on the token's header. A response that
+// sets or clears a token says Cache-Control: no-store, whichever the transport, so that
+// no cache hands it to another client; so does one that shows a live session, unless
+// the handler set a Cache-Control of its own. Called with s.mu held.
 func (s *session[T]) writeToken() {
 	m := s.m
 	if s.state == unloaded {
@@ -26,9 +27,12 @@ func (s *session[T]) writeToken() {
 	switch {
 	case s.state == live && (s.token != s.client || s.refreshed && s.rec.RememberMe):
 		value = s.token
-	case s.state == none && s.cleared && s.client != "":
+	case s.state == none && s.client != "":
 		value = "" // clear
 	default:
+		if s.state == live && h.Get("Cache-Control") == "" {
+			h.Set("Cache-Control", "no-store")
+		}
 		return
 	}
 	h.Set("Cache-Control", "no-store")

@@ -29,8 +29,8 @@
 // for a visitor whose session was never changed. The session is saved just before the
 // first byte of the response (or now, with [Manager.Commit] or [Manager.Swap]):
 // created, updated, touched (last activity only, at most once per
-// Options.TouchInterval) or ended, and then the cookie is set, with Vary: Cookie and
-// Cache-Control: no-store. A request that fails before its response starts (a 5xx
+// Options.TouchInterval) or ended, and then the cookie is set (see [Manager.Handler]
+// for the cookie and the Cache-Control a response gets). A request that fails before its response starts (a 5xx
 // status, a panic, a handler that returns after its context is done) saves none of its
 // pending changes: see [Manager.Handler].
 //

@@ -30,6 +30,18 @@ import (
 // would present a lost change as a success, so the ErrorHandler replaces it. When the
 // ErrorHandler answers, no cookie is set or cleared.
 //
+// # Cookies and caches
+//
+// The token goes on the response when the client's copy must change: a new session or
+// token, a remember-me cookie whose Max-Age moved, and a token that refers to no session
+// (destroyed, revoked, expired or unknown), which is cleared so that the client stops
+// sending it. Every response that used the session says Vary: Cookie (or the token's
+// header). A response that sets or clears a token says Cache-Control: no-store, and so
+// does every response that shows a live session unless the handler set a Cache-Control
+// of its own: a private page must stay out of shared caches and out of the browser's
+// back-and-forward cache after a logout. A response that never asked for its session
+// is left alone.
+//
 // # The writer
 //
 // The ResponseWriter the handler gets commits the session before the response starts

@@ -145,6 +145,13 @@ func TestDefaultErrorHandler(t *testing.T) {
 	if w := serve(h, nil); w.Code != http.StatusInternalServerError {
 		t.Errorf("a value that does not encode: status %d, want 500", w.Code)
 	}
+	full, _ := typedsession.New[user](tooLarge{newMemstore(t)}, typedsession.Options{Logger: discard})
+	h = full.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		full.Put(r.Context(), user{ID: 1})
+	}))
+	if w := serve(h, nil); w.Code != http.StatusInternalServerError || w.Header().Get("Retry-After") != "" {
+		t.Errorf("a session too large for its store: status %d, Retry-After %q; want 500, not an outage", w.Code, w.Header().Get("Retry-After"))
+	}
 }
 
 // slow is a Store whose calls take delay, or stall until their context ends when delay
@@ -372,4 +379,12 @@ func TestDoneContextStillReportsFailure(t *testing.T) {
 	if w.Code != http.StatusServiceUnavailable || !errors.Is(handled, errDown) {
 		t.Errorf("status %d, ErrorHandler got %v; want its 503 for the store's error", w.Code, handled)
 	}
+}
+
+// tooLarge is a Store that refuses every save as too large, as the cookie store does a
+// session over the browser's limit.
+type tooLarge struct{ store.Store }
+
+func (tooLarge) Save(context.Context, string, uint64, store.Record) (string, error) {
+	return "", fmt.Errorf("the session does not fit: %w", store.ErrTooLarge)
 }

@@ -59,7 +59,6 @@ type session[T any] struct {
 	put     bool             // Put since the last save: on conflict, the value wins as it is
 	changed bool             // Put or Update since the last save: the value may differ from rec.Data
 	renew   bool             // a new token must replace the stored one
-	cleared bool             // Destroy: the client's token is to be cleared
 
 	refreshed bool          // written or touched: a remember-me cookie's Max-Age moves
 	spent     time.Duration // time spent on store calls, against Options.StoreTimeout
@@ -118,7 +117,7 @@ func (m *Manager[T]) call(ctx context.Context, op string, spent *time.Duration, 
 	}
 	took := time.Since(start)
 	*spent += took
-	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, errors.ErrUnsupported) {
+	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, store.ErrTooLarge) {
 		err = &storeError{op: op, err: err}
 	}
 	if m.emitting() {
@@ -422,7 +421,10 @@ func (s *session[T]) replace(ctx context.Context, data []byte, late bool) error 
 			return err
 		}
 	}
-	if err := s.retire(ctx, store.Renewed); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+	retired := true
+	if err := s.retire(ctx, store.Renewed); errors.Is(err, errors.ErrUnsupported) {
+		retired = false // the store keeps the session in the token: nothing to end
+	} else if err != nil {
 		return err
 	}
 	previous := s.token
@@ -434,6 +436,9 @@ func (s *session[T]) replace(ctx context.Context, data []byte, late bool) error 
 		token, err = m.store.Save(ctx, "", 0, rec)
 		return err
 	})
+	if err != nil && !retired {
+		return err // the session is as it was
+	}
 	if err != nil {
 		// The old token is ended and the new session is not stored: the session is
 		// lost. Nothing will set or clear the client's cookie.
@@ -557,14 +562,13 @@ func (s *session[T]) settle() {
 	s.fns, s.put, s.changed, s.renew = nil, false, false, false
 }
 
-// clear makes the request's session a new, empty one whose client token is to be
-// cleared. Called with s.mu held.
+// clear makes the request's session a new, empty one; the client's token is cleared at
+// commit (see writeToken). Called with s.mu held.
 func (s *session[T]) clear() {
 	var zero T
 	s.state, s.token, s.val, s.rec = none, "", zero, store.Record{}
 	s.owner, s.remember, s.setOwner, s.setRemember = "", s.m.opts.RememberMe, false, false
 	s.fns, s.put, s.changed, s.renew = nil, false, false, false
-	s.cleared = true
 }
 
 // backoff waits a random time that grows with attempt, so that requests racing on one

@@ -210,6 +210,15 @@ func (s *server) routes() http.Handler {
 		json.NewEncoder(w).Encode(p)
 	})
 	mux.HandleFunc("GET /noop", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("GET /cacheable", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "private, max-age=60") // the handler's own choice
+		p, err := m.Get(r.Context())
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		io.WriteString(w, p.Name)
+	})
 	mux.HandleFunc("POST /set", update(func(p *profile, r *http.Request) { p.Name = r.FormValue("name") }))
 	mux.HandleFunc("POST /append", update(func(p *profile, r *http.Request) { p.Cart = append(p.Cart, r.FormValue("item")) }))
 	mux.HandleFunc("POST /zero", update(func(p *profile, r *http.Request) { p.Name = "" }))

@@ -188,6 +188,9 @@ func testUnknownToken(t *testing.T, st store.Store, _ ManagerOptions) {
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("cookie %q: status %d, want 200 and a fresh session", value, resp.StatusCode)
 		}
+		if got := sessionCookie(resp); got == nil || got.MaxAge >= 0 || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("cookie %q, which refers to no session: Set-Cookie %v, Cache-Control %q; want the cookie cleared, no-store", value, got, resp.Header.Get("Cache-Control"))
+		}
 		resp, _ = s.do(c, "POST", "/set", url.Values{"name": {"x"}}, &http.Cookie{Name: s.name, Value: value})
 		got := sessionCookie(resp)
 		if got == nil || got.Value == value {
@@ -211,6 +214,18 @@ func testCookieAttributes(t *testing.T, st store.Store, _ ManagerOptions) {
 	}
 	if got := resp.Header.Values("Vary"); len(got) != 1 || got[0] != "Cookie" {
 		t.Errorf("Vary = %q, want [Cookie]", got)
+	}
+	// A page that only reads the session is private too, unless the handler says
+	// otherwise; a request that never asks for it is the handler's alone.
+	for _, tc := range []struct{ path, want string }{
+		{"/get", "no-store"},
+		{"/cacheable", "private, max-age=60"},
+		{"/noop", ""},
+	} {
+		resp, _ := s.must("GET", tc.path, nil)
+		if got := resp.Header.Get("Cache-Control"); got != tc.want || sessionCookie(resp) != nil {
+			t.Errorf("GET %s with a session: Cache-Control %q, cookie %v; want %q and no cookie", tc.path, got, sessionCookie(resp), tc.want)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,11 +26,15 @@ func testIdle(t *testing.T, st store.Store, _ ManagerOptions) {
 			t.Fatalf("a session used every %v, %v idle timeout, ended: Name = %q", idle/3, idle, p.Name)
 		}
 	}
-	// Idleness ends it, even if the store has not removed it.
-	c := s.cookie(s.client)
+	// Idleness ends it, even if the store has not removed it, and the stale cookie is
+	// cleared.
 	s.clock.Add(idle + time.Second)
-	if p := s.profile(s.newClient(), c); p.Name != "" {
-		t.Errorf("after %v idle, Name = %q; want the session ended", idle+time.Second, p.Name)
+	resp, body := s.do(s.client, "GET", "/get", nil, nil)
+	if strings.Contains(body, "Ada") {
+		t.Errorf("after %v idle, the session gives %s; want it ended", idle+time.Second, body)
+	}
+	if c := sessionCookie(resp); c == nil || c.MaxAge >= 0 {
+		t.Errorf("a request with an idle-expired session: Set-Cookie %v; want the cookie cleared", c)
 	}
 }
 
