@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,21 +122,4 @@ func countRows(t testing.TB, db pgstore.DB, table string) (all, expired int64) {
 		t.Fatalf("counting rows of %s: %v", table, err)
 	}
 	return all, expired
-}
-
-// proxiedPool returns a pool that reaches PostgreSQL through a proxy the test
-// controls.
-func proxiedPool(t testing.TB) (*pgxpool.Pool, *testenv.Proxy) {
-	t.Helper()
-	newPool(t, nil) // skips or fails if PostgreSQL is down
-	cfg := poolConfig(t)
-	target := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
-	p := testenv.NewProxy(t, target)
-	host, port, _ := net.SplitHostPort(p.Addr())
-	n, _ := strconv.Atoi(port)
-	cfg.ConnConfig.Host = host
-	cfg.ConnConfig.Port = uint16(n)
-	cfg.ConnConfig.Fallbacks = nil
-	cfg.ConnConfig.ConnectTimeout = 2 * time.Second
-	return newPool(t, cfg), p
 }
