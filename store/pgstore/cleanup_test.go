@@ -149,7 +149,8 @@ func TestStartCleanup(t *testing.T) {
 	pool := newPool(t, cfg)
 	table := uniqueTable()
 	s := newStore(t, pool, pgstore.Options{Table: table})
-	t.Cleanup(func() { close(tr.release) }) // should Close not stop the cleanup
+	// Should Close not stop the cleanup, the held statement is let go at the end.
+	t.Cleanup(func() { close(tr.release) })
 	if err := s.Close(); err != nil { // nothing started
 		t.Errorf("Close before StartCleanup: %v", err)
 	}
