@@ -90,6 +90,19 @@ func newStore(t testing.TB, db pgstore.DB, opts pgstore.Options) *pgstore.Store 
 	return s
 }
 
+// testSchema creates the schema pgstore_test, which tests share, unless it exists.
+// CREATE SCHEMA IF NOT EXISTS alone fails when it runs at once with another (a
+// duplicate key in pg_namespace): an advisory lock, held to the end of the implicit
+// transaction of the two statements, makes parallel tests take turns.
+func testSchema(t testing.TB, db pgstore.DB) {
+	t.Helper()
+	_, err := db.Exec(context.Background(), `SELECT pg_advisory_xact_lock(hashtext('typedsession/pgstore tests: schema'));`+
+		` CREATE SCHEMA IF NOT EXISTS pgstore_test`)
+	if err != nil {
+		t.Fatalf("creating the schema pgstore_test: %v", err)
+	}
+}
+
 // quote quotes a table name the way pgstore does.
 func quote(table string) string {
 	return pgx.Identifier(strings.Split(table, ".")).Sanitize()

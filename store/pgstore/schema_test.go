@@ -80,9 +80,7 @@ func TestTableNames(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t, nil)
 	ctx := t.Context()
-	if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS pgstore_test`); err != nil {
-		t.Fatal(err)
-	}
+	testSchema(t, pool)
 	for _, table := range []string{
 		"pgstore_test.Sessions " + strings.TrimPrefix(uniqueTable(), "public."),
 		`weird"name;drop ` + strings.TrimPrefix(uniqueTable(), "public."),
@@ -140,9 +138,7 @@ func TestTableNameLength(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t, nil)
 	ctx := t.Context()
-	if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS pgstore_test`); err != nil {
-		t.Fatal(err)
-	}
+	testSchema(t, pool)
 	// base returns a name of n bytes that no other test uses.
 	base := func(n int, fill string) string {
 		s := strings.TrimPrefix(uniqueTable(), "public.") + "_"
