@@ -1,4 +1,6 @@
-// Package testenv finds the servers that backend tests need.
+// Package testenv finds the servers that backend tests need, and takes them away: a
+// [Proxy] that cuts or stalls the way to a server, and [Outage], the outage test that
+// every server-side store runs through a Manager.
 package testenv
 
 import (
