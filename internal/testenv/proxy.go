@@ -15,6 +15,7 @@ type Proxy struct {
 	ln     net.Listener
 	target string
 	sent   atomic.Int64 // bytes from clients to the server
+	admits atomic.Int64 // connections accepted and admitted, for the tests of Proxy
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
@@ -77,6 +78,17 @@ func (p *Proxy) Restore() {
 	p.up = true
 }
 
+// Resume lets connections through again after a stall, as Restore does, but leaves
+// the connections that were open during the stall as they are: nothing reaches them
+// and they never close (until the test ends), as when a network has lost their state
+// (a failover, a dropped NAT entry) and only new connections find the server.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = false
+	p.up = true
+}
+
 // Sent returns the number of bytes forwarded from clients to the server so far.
 func (p *Proxy) Sent() int64 { return p.sent.Load() }
 
@@ -93,6 +105,7 @@ func (p *Proxy) closeAllLocked() {
 func (p *Proxy) admit(c net.Conn) (forward bool, gen uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.admits.Add(1)
 	if !p.up {
 		c.Close()
 		return false, 0

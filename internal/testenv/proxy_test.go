@@ -74,13 +74,23 @@ func (e *echoServer) received() string {
 	return e.got.String()
 }
 
+// dialProxy connects to p, and returns once p has admitted the connection in its
+// state of the moment: the kernel completes a connection before the proxy accepts it.
 func dialProxy(t *testing.T, p *Proxy) net.Conn {
 	t.Helper()
+	before := p.admits.Load()
 	c, err := net.DialTimeout("tcp", p.Addr(), liveness)
 	if err != nil {
 		t.Fatalf("dialing the proxy: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
+	deadline := time.Now().Add(liveness)
+	for p.admits.Load() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the proxy did not accept a connection")
+		}
+		time.Sleep(time.Millisecond) // polling, not ordering
+	}
 	return c
 }
 
@@ -119,8 +129,8 @@ func requireSilent(t *testing.T, c net.Conn, what string) {
 }
 
 // TestProxy drives a Proxy through each of its states in front of an echo server:
-// forwarding, cut, restored, stalled, restored again, and checks what the clients
-// see, what the server receives and what Sent counts.
+// forwarding, cut, restored, stalled, restored again, stalled and resumed, and checks
+// what the clients see, what the server receives and what Sent counts.
 func TestProxy(t *testing.T) {
 	e := newEchoServer(t)
 	p := NewProxy(t, e.ln.Addr().String())
@@ -134,11 +144,9 @@ func TestProxy(t *testing.T) {
 	// Cut: the open connection ends, and a new one is closed at once.
 	p.Cut()
 	requireClosed(t, c1, "after Cut, the connection open before it")
-	if c, err := net.DialTimeout("tcp", p.Addr(), liveness); err == nil {
-		c.Write([]byte("refused"))
-		requireClosed(t, c, "after Cut, a new connection")
-		c.Close()
-	}
+	c := dialProxy(t, p)
+	c.Write([]byte("refused"))
+	requireClosed(t, c, "after Cut, a new connection")
 
 	// Restored: new connections work again.
 	p.Restore()
@@ -187,6 +195,21 @@ func TestProxy(t *testing.T) {
 	}
 	roundTrip(t, dialProxy(t, p), "back")
 	if got, want := e.received(), "pingpongopenback"; got != want {
+		t.Errorf("the server received %q in all, want %q", got, want)
+	}
+
+	// Resume after a stall: new connections work, those of the stall stay hung.
+	open = dialProxy(t, p)
+	roundTrip(t, open, "open")
+	p.Stall()
+	parked = dialProxy(t, p)
+	open.Write([]byte("lost-open"))
+	parked.Write([]byte("lost-new"))
+	p.Resume()
+	roundTrip(t, dialProxy(t, p), "resumed")
+	requireSilent(t, open, "after Resume, the connection open during the stall")
+	requireSilent(t, parked, "after Resume, the connection made during the stall")
+	if got, want := e.received(), "pingpongopenbackopenresumed"; got != want {
 		t.Errorf("the server received %q in all, want %q", got, want)
 	}
 }
