@@ -126,6 +126,48 @@ func TestOutageManager(t *testing.T) {
 	}, testenv.OutageOptions{})
 }
 
+// TestOutageConnectTimeout stalls PostgreSQL before the pool has made a connection,
+// then brings it back for new connections only (testenv.Proxy.Resume), as after a
+// failover: the connection attempts made during the stall are never answered. Every
+// Get fails within about its deadline throughout, and with a connect timeout, as the
+// package documentation asks for, the pool connects again once the server is back.
+// Without one, those attempts hold every place in the pool, and it never recovers.
+func TestOutageConnectTimeout(t *testing.T) {
+	t.Parallel()
+	direct := newPool(t, nil) // skips or fails without PostgreSQL
+	table := uniqueTable()
+	k, rec := key(t), record("kept", 1, time.Hour)
+	if err := newStore(t, direct, pgstore.Options{Table: table}).KVStore.KV.Create(t.Context(), k, rec); err != nil {
+		t.Fatal(err)
+	}
+	cfg := poolConfig(t)
+	p := testenv.NewProxy(t, net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
+	p.Stall()
+	cfg = proxiedConfig(t, p.Addr())
+	cfg.ConnConfig.ConnectTimeout = 2 * time.Second
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg) // connects nothing yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	t.Cleanup(p.Restore) // first: closes the hung connections, which pool.Close awaits
+	kv := mustNew(t, pool, pgstore.Options{Table: table}).KVStore.KV
+
+	for i := range 2 * int(cfg.MaxConns) { // more attempts than the pool has places
+		elapsed := bounded(t, func(ctx context.Context) (err error) {
+			_, _, err = kv.Get(ctx, k)
+			return err
+		})
+		if elapsed > outageBound {
+			t.Errorf("Get #%d during the stall took %v, want an error within about its 1s deadline (bound %v)", i, elapsed, outageBound)
+		}
+	}
+	p.Resume()
+	if got := getEventually(t, kv, k); !sameRecord(got, rec) {
+		t.Errorf("Get after the stall = %+v, want %+v", got, rec)
+	}
+}
+
 // proxiedPool returns a pool with the default configuration that reaches PostgreSQL
 // through a proxy the test controls.
 func proxiedPool(t testing.TB) (*pgxpool.Pool, *testenv.Proxy) {
@@ -140,6 +182,13 @@ func proxiedPool(t testing.TB) (*pgxpool.Pool, *testenv.Proxy) {
 // default configuration: no connect timeout, the default context watcher.
 func defaultPool(t testing.TB, addr string) *pgxpool.Pool {
 	t.Helper()
+	return newPool(t, proxiedConfig(t, addr))
+}
+
+// proxiedConfig returns the configuration of a pool on PG_URL's database at addr
+// (host:port), otherwise pgxpool's default.
+func proxiedConfig(t testing.TB, addr string) *pgxpool.Config {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(pgURL)
 	if err != nil {
 		t.Fatalf("PG_URL %q: %v", pgURL, err)
@@ -147,5 +196,5 @@ func defaultPool(t testing.TB, addr string) *pgxpool.Pool {
 	host, port, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(port)
 	cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Fallbacks = host, uint16(n), nil
-	return newPool(t, cfg)
+	return cfg
 }
