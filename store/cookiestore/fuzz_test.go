@@ -10,7 +10,7 @@ import (
 )
 
 // fuzzStores returns stores with fixed keys and reproducible nonces, and the values they
-// sealed, so that every fuzz worker process builds the same seeds: sealer1 seals with
+// sealed (and firstReleaseCookie), so that every fuzz worker process builds the same seeds: sealer1 seals with
 // key 1, sealer2 with key 2, and opener holds both.
 func fuzzStores(tb testing.TB) (opener *cookiestore.Store, seeds []string) {
 	tb.Helper()
@@ -51,6 +51,8 @@ func fuzzStores(tb testing.TB) (opener *cookiestore.Store, seeds []string) {
 			seeds = append(seeds, tok)
 		}
 	}
+	// And one that the first release sealed with key 1: a format-1 record inside.
+	seeds = append(seeds, firstReleaseCookie)
 	return opener, seeds
 }
 

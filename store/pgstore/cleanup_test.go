@@ -2,11 +2,13 @@ package pgstore_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/seed96b21533/typedsession/store/pgstore"
 )
 
@@ -132,13 +134,23 @@ func TestDeleteExpiredCancelled(t *testing.T) {
 	}
 }
 
-// TestStartCleanup checks that the background cleanup deletes expired rows,
-// and that Close stops it and may be called again (or without a cleanup).
+// TestStartCleanup checks that the background cleanup deletes expired rows, that
+// Close may be called again (or without a cleanup), and that Close stops it: Close
+// cancels the statement of a running iteration and returns once it has ended, and
+// no statement starts after. The statement Close interrupts is held by a tracer before
+// it is sent, so that nothing the server has received can run after Close: a statement
+// already sent may still complete on the server (see Store.Close), which made an
+// earlier version of this test flaky.
 func TestStartCleanup(t *testing.T) {
 	t.Parallel()
-	pool := newPool(t, nil)
+	tr := &cleanupTracer{held: make(chan struct{}, 1), release: make(chan struct{})}
+	cfg := poolConfig(t)
+	cfg.ConnConfig.Tracer = tr
+	pool := newPool(t, cfg)
 	table := uniqueTable()
 	s := newStore(t, pool, pgstore.Options{Table: table})
+	// Should Close not stop the cleanup, the held statement is let go at the end.
+	t.Cleanup(func() { close(tr.release) })
 	if err := s.Close(); err != nil { // nothing started
 		t.Errorf("Close before StartCleanup: %v", err)
 	}
@@ -153,17 +165,74 @@ func TestStartCleanup(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the background cleanup did not delete the expired rows within 30s")
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // polling, not ordering
+	}
+
+	// Hold the next statement of the cleanup, then Close while it is held.
+	tr.hold.Store(true)
+	select {
+	case <-tr.held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the background cleanup ran no statement within 30s")
 	}
 	for range 2 {
 		if err := s.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
 	}
-	// Stopped: new expired rows stay.
+	started, ended := tr.started.Load(), tr.ended.Load()
+	if started != ended {
+		t.Errorf("Close returned with %d of the cleanup's %d statements still running", started-ended, started)
+	}
+
+	// Stopped: new expired rows stay, and no statement starts. The cleanup's ticker
+	// runs on real time, which no test clock reaches: ten of its intervals pass here.
+	// A Close that stopped nothing fails below; a correct one passes however long this
+	// takes.
 	seedExpired(t, pool, table, 10)
 	time.Sleep(50 * time.Millisecond)
 	if _, left := countRows(t, pool, table); left != 10 {
 		t.Errorf("after Close, %d expired rows left; want the 10 new ones untouched", left)
+	}
+	if n := tr.started.Load(); n != started {
+		t.Errorf("%d statements of the cleanup started after Close returned", n-started)
+	}
+}
+
+// cleanupTracer counts the statements of DeleteExpired that a pool runs and, once hold
+// is set, holds each before it is sent until its context is cancelled (or release is
+// closed).
+type cleanupTracer struct {
+	started, ended atomic.Int64
+	hold           atomic.Bool
+	held           chan struct{} // receives when a statement is held, if there is room
+	release        chan struct{}
+}
+
+type deleteExpiredKey struct{}
+
+// TraceQueryStart implements pgx.QueryTracer.
+func (tr *cleanupTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if !strings.HasPrefix(data.SQL, "DELETE FROM") || !strings.Contains(data.SQL, "expiry <=") {
+		return ctx
+	}
+	tr.started.Add(1)
+	if tr.hold.Load() {
+		select {
+		case tr.held <- struct{}{}:
+		default:
+		}
+		select {
+		case <-ctx.Done(): // pgx then sends nothing: the context is done
+		case <-tr.release:
+		}
+	}
+	return context.WithValue(ctx, deleteExpiredKey{}, true)
+}
+
+// TraceQueryEnd implements pgx.QueryTracer.
+func (tr *cleanupTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	if ctx.Value(deleteExpiredKey{}) != nil {
+		tr.ended.Add(1)
 	}
 }

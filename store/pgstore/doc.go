@@ -1,7 +1,7 @@
 // Package pgstore keeps typedsession sessions in a PostgreSQL table, through
 // [github.com/jackc/pgx/v5].
 //
-//	pool, err := pgxpool.New(ctx, "postgres://app@db/app")
+//	pool, err := pgxpool.New(ctx, "postgres://app@db/app?connect_timeout=5")
 //	...
 //	st, err := pgstore.New(pool, pgstore.Options{})
 //	...
@@ -68,6 +68,22 @@
 // [Store.Close]. It deletes in batches (Options.BatchSize, 1000 by default) of
 // short statements using FOR UPDATE SKIP LOCKED, so it holds no long locks and
 // several application instances may run it at once.
+//
+// # Outages
+//
+// A request waits for its session at most the Manager's Options.StoreTimeout
+// with pgx's default configuration too: pgx gives up a statement, and the wait
+// for a connection from the pool, when the context is done. What that
+// configuration leaves without a bound is a new connection. The pool makes it
+// in the background, without the deadline of the request that asked for it,
+// and it has no deadline of its own unless ConnConfig.ConnectTimeout
+// (connect_timeout in the URL, in seconds) is set. An attempt that a stalled
+// server or a broken network never answers holds a place in the pool
+// (MaxConns, by default the greater of 4 and the number of CPUs) for as long as
+// it lasts; once every place is held so, the pool makes no new connection when
+// the server is back, and every request fails until those attempts end. Set a
+// connect timeout, as in the example above, and the pool connects again once
+// the server answers.
 //
 // # Connection poolers
 //

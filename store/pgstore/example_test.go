@@ -22,7 +22,8 @@ func Example() {
 		Name   string
 	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, "postgres://app@127.0.0.1:5432/app")
+	// A connect timeout bounds each new connection: see Outages in the package doc.
+	pool, err := pgxpool.New(ctx, "postgres://app@127.0.0.1:5432/app?connect_timeout=5")
 	if err != nil {
 		log.Fatal(err)
 	}

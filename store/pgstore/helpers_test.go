@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +90,19 @@ func newStore(t testing.TB, db pgstore.DB, opts pgstore.Options) *pgstore.Store 
 	return s
 }
 
+// testSchema creates the schema pgstore_test, which tests share, unless it exists.
+// CREATE SCHEMA IF NOT EXISTS alone fails when it runs at once with another (a
+// duplicate key in pg_namespace): an advisory lock, held to the end of the implicit
+// transaction of the two statements, makes parallel tests take turns.
+func testSchema(t testing.TB, db pgstore.DB) {
+	t.Helper()
+	_, err := db.Exec(context.Background(), `SELECT pg_advisory_xact_lock(hashtext('typedsession/pgstore tests: schema'));`+
+		` CREATE SCHEMA IF NOT EXISTS pgstore_test`)
+	if err != nil {
+		t.Fatalf("creating the schema pgstore_test: %v", err)
+	}
+}
+
 // quote quotes a table name the way pgstore does.
 func quote(table string) string {
 	return pgx.Identifier(strings.Split(table, ".")).Sanitize()
@@ -124,21 +135,4 @@ func countRows(t testing.TB, db pgstore.DB, table string) (all, expired int64) {
 		t.Fatalf("counting rows of %s: %v", table, err)
 	}
 	return all, expired
-}
-
-// proxiedPool returns a pool that reaches PostgreSQL through a proxy the test
-// controls.
-func proxiedPool(t testing.TB) (*pgxpool.Pool, *testenv.Proxy) {
-	t.Helper()
-	newPool(t, nil) // skips or fails if PostgreSQL is down
-	cfg := poolConfig(t)
-	target := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
-	p := testenv.NewProxy(t, target)
-	host, port, _ := net.SplitHostPort(p.Addr())
-	n, _ := strconv.Atoi(port)
-	cfg.ConnConfig.Host = host
-	cfg.ConnConfig.Port = uint16(n)
-	cfg.ConnConfig.Fallbacks = nil
-	cfg.ConnConfig.ConnectTimeout = 2 * time.Second
-	return newPool(t, cfg), p
 }

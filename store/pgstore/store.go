@@ -161,8 +161,12 @@ func (s *Store) StartCleanup(interval time.Duration) {
 }
 
 // Close stops the cleanup started by [Store.StartCleanup] and waits for it to
-// return. It does not close the DB, which belongs to the caller. Close may be
-// called more than once, and without a cleanup running; it returns nil.
+// return: it cancels the running statement, if any, and no statement starts after.
+// A statement that had already reached the server may still complete there after
+// Close returns (PostgreSQL learns of the cancellation, or of the closed connection,
+// asynchronously); it deletes only rows that had expired when it was sent. Close does
+// not close the DB, which belongs to the caller. Close may be called more than once,
+// and without a cleanup running; it returns nil.
 func (s *Store) Close() error {
 	s.cleanup.Stop()
 	return nil
