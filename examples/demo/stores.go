@@ -45,9 +45,19 @@ func openStore(kind string) (store.Store, func(), error) {
 		defer cancel()
 		// pgxpool.New only parses: ping, so that an unreachable server is a clear
 		// error now rather than on the first request.
-		pool, err := pgxpool.New(ctx, pgURL)
+		cfg, err := pgxpool.ParseConfig(pgURL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("demo: STORE=postgres: PG_URL is not a PostgreSQL connection string: %w", err)
+		}
+		if cfg.ConnConfig.ConnectTimeout == 0 {
+			// The pool dials in the background, beyond any request's deadline: without
+			// a timeout of its own, a server that hangs keeps its slots forever (see
+			// "Outages" in package pgstore).
+			cfg.ConnConfig.ConnectTimeout = connectTimeout
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("demo: STORE=postgres: %w", err)
 		}
 		if err := pool.Ping(ctx); err != nil {
 			pool.Close()

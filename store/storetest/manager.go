@@ -104,7 +104,12 @@ func (c *clock) Skewed(d time.Duration) func() time.Time {
 type gate struct {
 	arrived chan struct{}
 	release chan struct{}
+	once    sync.Once
 }
+
+// open releases the requests held at g, and those that arrive later. It may be called
+// more than once.
+func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
 
 // wait waits for n requests to arrive at g, or fails the test after a generous bound:
 // a hang is a failure, not a timeout of the whole run.
@@ -165,6 +170,9 @@ func (s *server) gate(name string) *gate {
 	if g == nil {
 		g = &gate{arrived: make(chan struct{}, 1024), release: make(chan struct{})}
 		s.gates[name] = g
+		// A test that fails while requests are held must not leave them (and the
+		// server's Close) waiting forever.
+		s.t.Cleanup(g.open)
 	}
 	return g
 }

@@ -49,7 +49,7 @@ func testCommit(t *testing.T, st store.Store, o ManagerOptions) {
 		}()
 		s.gate("commit"+tc.status).wait(t, 1)
 		s.do(s.newClient(), "POST", "/destroy", nil, cookie)
-		close(s.gate("commit" + tc.status).release)
+		s.gate("commit" + tc.status).open()
 		r := <-done
 		if r.status != tc.wantCode || !strings.Contains(r.body, tc.wantBody) || r.cookie != nil {
 			t.Errorf("a failed Commit answered by the handler with %s: status %d, body %q, cookie %v; want %d, %q in the body, no cookie",

@@ -49,7 +49,7 @@ func (s *server) race(n int, path string, form url.Values, cookie *http.Cookie, 
 	}
 	s.gate(hold).wait(s.t, n)
 	return func() []result {
-		close(s.gate(hold).release)
+		s.gate(hold).open()
 		wg.Wait()
 		return results
 	}
