@@ -8,6 +8,8 @@ import (
 // Record is what a store keeps for one session.
 //
 // A store keeps every field and gives it back unchanged; only the Manager interprets them.
+// Its times are whole milliseconds (the Manager makes them so), and a store may keep
+// them to the millisecond and no finer.
 type Record struct {
 	// Data is the session value as encoded by the Manager's Codec. A marker (see Ended)
 	// has none.
