@@ -128,7 +128,8 @@ func startCluster(t *testing.T) []string {
 }
 
 // TestCluster runs the suites, the Redis-specific checks and the owner index on a Redis
-// Cluster of three masters, where a session and its owner's set live on different nodes.
+// Cluster of three masters, where a session and its owner's set live on different nodes
+// (so a command for both in one script would be refused with CROSSSLOT).
 func TestCluster(t *testing.T) {
 	t.Parallel()
 	addrs := startCluster(t)
@@ -151,6 +152,14 @@ func TestCluster(t *testing.T) {
 				t.Errorf("a master holds %d keys (%v); want sessions on every master", k, err)
 			}
 		}
+	})
+	t.Run("EndRace", func(t *testing.T) {
+		t.Parallel()
+		testEndRace(t, c)
+	})
+	t.Run("OwnerIndexBounded", func(t *testing.T) {
+		t.Parallel()
+		testOwnerIndexBounded(t, c)
 	})
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {

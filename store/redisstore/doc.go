@@ -22,43 +22,58 @@
 // a record is also treated as gone from its Expiry on, even in the millisecond before
 // Redis drops it.
 //
-// A session with an Owner is also a member of the set Prefix+"owner:"+owner, whose
-// expiry is kept at the latest expiry of its sessions, so that listing and
-// ending the sessions of an owner (log out everywhere) finds them. A session without an Owner never
-// touches a set.
+// A session with an Owner is also a member of the owner's index, the sorted set
+// Prefix+"owner:"+owner, scored by the session's Expiry. A session that ends (Renew,
+// Destroy, Delete) leaves it; each write to the index, and each listing, drops the
+// members whose score has passed; the set itself expires with the latest of its
+// sessions. So the index does not grow with renewals and expired logins. Listing and
+// ending the sessions of an owner (log out everywhere) read it, and check every record
+// it names. A session without an Owner never touches an index. (The first release kept
+// the index as a plain set; the first write to it, or the first listing, turns it into
+// a sorted set.)
 //
 // # Operations
 //
 // Get is one GET. Create is SET NX PXAT. Update is one EVALSHA of a script (through
 // [rueidis.Lua], which falls back to EVAL after a script cache flush) that writes only
 // if the stored version is the one that was read and the record is live, so a late
-// write never brings back a deleted session. Touch is one script that rewrites the 8
-// bytes of the expiry in place and moves the key's expiry; the data is not sent. Delete
-// is one GETDEL.
+// write never brings back a deleted session. Touch is one script that rewrites the 16
+// bytes of the last activity and the expiry in place and moves the key's expiry; the
+// data is not sent. Delete is one GETDEL.
 //
-// A session without an Owner costs nothing more. For a session with one, Create sends
-// one more command in the same round trip (a script that adds the key to the owner's
-// set and extends the set's expiry), Update sends the script whole (EVAL) with a
-// PEXPIREAT GT of the set in the same round trip, and Touch and Delete take a second
-// round trip (the owner is read from the record: PEXPIREAT GT, or SREM).
+// A session without an Owner costs nothing more. For a session with one, Create and
+// Update send the owner's index script (add the key, or raise its score, and extend the
+// set) in the same round trip, Update sending its own script whole (EVAL), as a
+// pipeline cannot carry the EVALSHA fallback. Touch takes a second round trip for the
+// index (the owner is read from the record). A session that ends (Renew and Destroy
+// write a marker) leaves the index in a second round trip, once the marker is written
+// and not before: a live session is always in its index, so that log out everywhere
+// never misses one, even when the end loses a race to another request's change. Delete
+// removes the member after the GETDEL. Removing a member is housekeeping: it is not
+// waited for and its failure is not an error, as a member left behind lists nothing.
 //
 // Not found is a value; every other failure (a network error, a timeout, a closed
 // client) is an error, never "not found".
 //
 // rueidis retries read-only commands (GET) on network errors until the context is done,
-// so a Get during an outage waits for Redis to return or for the request's deadline.
-// Give requests a deadline (a context timeout in a middleware), or set the client's
-// DisableRetry or RetryDelay, so that an outage fails fast through the Manager's
-// ErrorHandler. Writes are never retried by rueidis.
+// so a Get during an outage waits for Redis to return or for the request's deadline,
+// which the Manager sets (typedsession.Options.StoreTimeout). Writes are never retried
+// by rueidis.
 //
 // # Cluster and Sentinel
 //
 // Every command and script touches a single key, so the store works unchanged with a
-// standalone server, Sentinel and Redis Cluster clients. A session and its owner's set
-// may live in different slots; they are never touched by one command. Listing and
-// ending the sessions of an owner pipeline one command per session, which rueidis splits by slot. A
-// Prefix with a hash tag ("{sessions}:") puts every session in one slot, on one node;
-// the default spreads sessions over the cluster.
+// standalone server, Sentinel and Redis Cluster clients. A session and its owner's index
+// may live in different slots; they are never touched by one command. Listing and ending
+// the sessions of an owner pipeline one command per session, which rueidis splits by
+// slot. A Prefix with a hash tag ("{sessions}:") puts every session in one slot, on one
+// node; the default spreads sessions over the cluster. With Sentinel, give the client
+// the Sentinels and the name of the master:
+//
+//	client, err := rueidis.NewClient(rueidis.ClientOption{
+//		InitAddress: []string{"10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"},
+//		Sentinel:    rueidis.SentinelOption{MasterSet: "mymaster"},
+//	})
 //
 // # Client-side caching
 //

@@ -83,7 +83,8 @@ func be64(v uint64) string {
 
 // Update implements [store.KV]: one script that compares the stored version and
 // writes, atomically. For a session with an Owner, its member of the owner's index is
-// kept up in the same round trip; a session becoming a marker leaves the index.
+// kept up in the same round trip; a session becoming a marker leaves the index in a
+// second one, once the marker is written.
 func (k *kv) Update(ctx context.Context, key string, version uint64, rec store.Record) error {
 	err := k.update(ctx, key, version, rec)
 	kind := markWrite
@@ -102,38 +103,32 @@ func (k *kv) update(ctx context.Context, key string, version uint64, rec store.R
 	keys := []string{k.key(key)}
 	args := []string{be64(version), val, msArg(rec.Expiry), strconv.FormatInt(time.Now().UnixMilli(), 10)}
 	var res, idx rueidis.RedisResult
-	switch {
-	case rec.Owner == "":
-		res = updateScript.Exec(ctx, k.client, keys, args)
-	default:
+	if indexed(&rec) {
 		// The owner's index is a key of its own: its command rides in the same round
 		// trip (with the script sent whole, as a pipeline cannot carry the EVALSHA
 		// fallback).
-		ownerCmd := k.indexCmd(rec.Owner, key, rec.Expiry)
-		if !indexed(&rec) {
-			ownerCmd = k.client.B().Zrem().Key(k.ownerKey(rec.Owner)).Member(key).Build()
-		}
-		r := k.client.DoMulti(ctx, k.client.B().Eval().Script(updateLua).Numkeys(1).Key(keys...).Arg(args...).Build(), ownerCmd)
+		r := k.client.DoMulti(ctx,
+			k.client.B().Eval().Script(updateLua).Numkeys(1).Key(keys...).Arg(args...).Build(),
+			k.indexCmd(rec.Owner, key, rec.Expiry))
 		res, idx = r[0], r[1]
+	} else {
+		res = updateScript.Exec(ctx, k.client, keys, args)
 	}
 	n, err := res.AsInt64()
 	if err != nil {
 		return fmt.Errorf("redisstore: update: %w", err)
 	}
 	if n != 1 {
-		if n < 0 && !indexed(&rec) && rec.Owner != "" {
-			// The marker was not written, but its session's member left the index in
-			// the same round trip: the session is still live (its Expiry is -n), so
-			// it goes back.
-			readd := k.indexCmd(rec.Owner, key, time.UnixMilli(-n))
-			if err := k.client.Do(context.WithoutCancel(ctx), readd).Error(); err != nil {
-				return fmt.Errorf("redisstore: update: re-index owner after a conflict: %w", err)
-			}
-		}
 		return fmt.Errorf("redisstore: update: version changed or session gone: %w", store.ErrConflict)
 	}
 	if err := idx.Error(); err != nil {
 		return fmt.Errorf("redisstore: update: index owner: %w", err)
+	}
+	if rec.Owner != "" && !indexed(&rec) {
+		// A session that became a marker leaves its owner's index, once the marker
+		// is written and not before: while a live session is at the key, its member
+		// stays, so that a concurrent DeleteOwned always finds it.
+		k.unindex(ctx, rec.Owner, key)
 	}
 	return nil
 }
@@ -192,11 +187,8 @@ func (k *kv) delete(ctx context.Context, key string) error {
 		return fmt.Errorf("redisstore: delete: %w", err)
 	}
 	var rec store.Record
-	if rec.UnmarshalBinary(b) != nil || rec.Owner == "" {
-		return nil
-	}
-	if err := k.client.Do(ctx, k.client.B().Zrem().Key(k.ownerKey(rec.Owner)).Member(key).Build()).Error(); err != nil {
-		return fmt.Errorf("redisstore: delete: unindex owner: %w", err)
+	if rec.UnmarshalBinary(b) == nil && rec.Owner != "" {
+		k.unindex(ctx, rec.Owner, key)
 	}
 	return nil
 }
