@@ -125,6 +125,7 @@ func start(tb testing.TB, dir string, conf []string, args ...string) *Server {
 	s := &Server{Addr: "127.0.0.1:" + p, Port: port, Dir: dir, out: new(buffer)}
 	s.cmd = exec.Command(bin, all...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	dieWithTest(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		tb.Fatalf("start redis-server: %v", err)
 	}
