@@ -81,22 +81,34 @@ func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error)
 	if err != nil {
 		return 0, fmt.Errorf("redisstore: delete owned: %w", err)
 	}
-	execs := make([]rueidis.LuaExec, 0, len(keys))
 	handled := make([]string, 0, len(keys))
 	for _, key := range keys {
-		if key == except {
-			continue
+		if key != except {
+			handled = append(handled, key)
 		}
-		execs = append(execs, rueidis.LuaExec{Keys: []string{k.key(key)}, Args: []string{owner}})
-		handled = append(handled, key)
 	}
-	if len(execs) == 0 {
+	if len(handled) == 0 {
 		return 0, nil
+	}
+	var res []rueidis.RedisResult
+	var waitErr error
+	if k.replicas > 0 {
+		cmds := make([]rueidis.Completed, len(handled))
+		for i, key := range handled {
+			cmds[i] = k.client.B().Eval().Script(deleteOwnedLua).Numkeys(1).Key(k.key(key)).Arg(owner).Build()
+		}
+		res, waitErr = k.write(ctx, cmds...)
+	} else {
+		execs := make([]rueidis.LuaExec, len(handled))
+		for i, key := range handled {
+			execs[i] = rueidis.LuaExec{Keys: []string{k.key(key)}, Args: []string{owner}}
+		}
+		res = deleteOwnedScript.ExecMulti(ctx, k.client, execs...)
 	}
 	n := 0
 	var firstErr error
 	done := make([]string, 0, len(handled))
-	for i, r := range deleteOwnedScript.ExecMulti(ctx, k.client, execs...) {
+	for i, r := range res {
 		d, err := r.AsInt64()
 		if err != nil {
 			if firstErr == nil {
@@ -112,6 +124,9 @@ func (k *kv) DeleteOwned(ctx context.Context, owner, except string) (int, error)
 		}
 	}
 	k.unindex(ctx, owner, done...)
+	if firstErr == nil && n > 0 {
+		firstErr = waitErr
+	}
 	if firstErr != nil {
 		return n, fmt.Errorf("redisstore: delete owned: %w", firstErr)
 	}

@@ -70,7 +70,7 @@ var updateScript = rueidis.NewLuaScript(updateLua)
 // (Unix ms); ARGV[4] is now. A record of format 1 is rewritten in format 2, which has
 // room for Active. It returns the record's Owner if it is a session, "" for a marker,
 // or nil if there was no live record.
-var touchScript = rueidis.NewLuaScript(recordLua + fmt.Sprintf(`
+var touchLua = recordLua + fmt.Sprintf(`
 local v = redis.call('GET', KEYS[1])
 if not v or not live(v, ARGV[4]) then return nil end
 if fmt(v) == 1 then
@@ -84,18 +84,22 @@ else
 end
 if ended(v) ~= 0 then return '' end
 return owner(v) or ''
-`, store.RecordFormat, store.RecordHeaderLenV1-1, store.RecordExpiryOffset, store.RecordActiveOffset))
+`, store.RecordFormat, store.RecordHeaderLenV1-1, store.RecordExpiryOffset, store.RecordActiveOffset)
+
+var touchScript = rueidis.NewLuaScript(touchLua)
 
 // deleteOwnedScript deletes KEYS[1] if it holds a session (not a marker) whose Owner
 // is ARGV[1], and returns 1 if it did.
-var deleteOwnedScript = rueidis.NewLuaScript(recordLua + `
+var deleteOwnedLua = recordLua + `
 local v = redis.call('GET', KEYS[1])
 if v and ended(v) == 0 and owner(v) == ARGV[1] then
   redis.call('DEL', KEYS[1])
   return 1
 end
 return 0
-`)
+`
+
+var deleteOwnedScript = rueidis.NewLuaScript(deleteOwnedLua)
 
 // upgradeLua defines upgrade(k), which turns the owner's index k from the plain set the
 // first release kept (SADD, its expiry that of its latest session) into the sorted set
