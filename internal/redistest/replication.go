@@ -66,9 +66,12 @@ func Role(addr string) (string, error) {
 // to its socket buffers (tens of megabytes on loopback), and the replica applies it
 // when thawed, even after the master died: freezing alone loses nothing. Backlog
 // appends junk to key (a key master serves) until the master holds replication data
-// that it could not send to any of its replicas (omem in CLIENT LIST), so that every
-// write after it stays in the master's memory, and dies with the master. It returns
-// how many bytes it wrote.
+// that it cannot send to any of its replicas, so that every write after it stays in
+// the master's memory, and dies with the master. It returns how many bytes it wrote.
+//
+// The master's output buffer for a replica (omem in CLIENT LIST) shrinks while the
+// kernel takes data; the link is full when, for every replica, it is not empty and
+// has not shrunk over a few polls.
 func Backlog(tb testing.TB, master *Server, key string) int {
 	tb.Helper()
 	const chunk = 8 << 20
@@ -79,32 +82,54 @@ func Backlog(tb testing.TB, master *Server, key string) int {
 			tb.Fatalf("APPEND to %s: %v", master.Addr, err)
 		}
 		written += chunk
-		// The master writes to its replicas after the reply: give it a moment to fill
-		// their buffers before looking.
-		deadline := time.Now().Add(200 * time.Millisecond)
-		for time.Now().Before(deadline) {
-			s, err := DoString(master.Addr, cmdTimeout, "CLIENT", "LIST", "TYPE", "replica")
-			if err != nil {
-				tb.Fatalf("CLIENT LIST on %s: %v", master.Addr, err)
-			}
-			lines := strings.Fields(strings.ReplaceAll(s, "\n", " \n "))
-			queued, replicas := 0, 0
-			for _, f := range lines {
-				if v, ok := strings.CutPrefix(f, "omem="); ok {
-					replicas++
-					if n, _ := strconv.Atoi(v); n > 0 {
-						queued++
-					}
+		var last map[string]int
+		steady := 0
+		for range 20 {
+			omem := replicaOmem(tb, master)
+			full := len(omem) > 0
+			for id, n := range omem {
+				if n == 0 || last != nil && n < last[id] {
+					full = false
 				}
 			}
-			if replicas > 0 && queued == replicas {
+			if !full {
+				steady = 0
+			} else if steady++; steady == 3 {
 				return written
 			}
-			time.Sleep(10 * time.Millisecond)
+			last = omem
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	tb.Fatalf("the master %s still sends everything to its replicas after %d MiB: are they frozen?", master.Addr, written>>20)
 	return 0
+}
+
+// replicaOmem returns the output buffer memory of each replica connection of master,
+// by client id.
+func replicaOmem(tb testing.TB, master *Server) map[string]int {
+	tb.Helper()
+	s, err := DoString(master.Addr, cmdTimeout, "CLIENT", "LIST", "TYPE", "replica")
+	if err != nil {
+		tb.Fatalf("CLIENT LIST on %s: %v", master.Addr, err)
+	}
+	out := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		var id string
+		omem := -1
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "id="); ok {
+				id = v
+			}
+			if v, ok := strings.CutPrefix(f, "omem="); ok {
+				omem, _ = strconv.Atoi(v)
+			}
+		}
+		if id != "" && omem >= 0 {
+			out[id] = omem
+		}
+	}
+	return out
 }
 
 // WaitAcked waits until every replica of master has acknowledged all that master has
