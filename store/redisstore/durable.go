@@ -42,8 +42,9 @@ func waitMillis(ctx context.Context) int64 {
 // than required acknowledged them; the caller reports it only for a write that
 // happened.
 //
-// WAIT counts the replicas that have every write sent before it on its own connection,
-// so it must share the write's connection. A standalone or Sentinel client sends a
+// WAIT counts the replicas that have acknowledged the replication stream up to where it
+// stood after its own connection's previous command, whatever it was, so it must follow
+// the write on the write's connection: on another one it may be satisfied at once. A standalone or Sentinel client sends a
 // pipeline that holds a blocking command (WAIT is one) on one connection of its
 // blocking pool. A Cluster client would send the commands for two slots to two nodes,
 // and would retry a command redirected by MOVED on another connection without its
