@@ -46,15 +46,17 @@ func (k *kv) create(ctx context.Context, key string, rec store.Record) error {
 	if err := createResult(res[0]); err != nil {
 		if errors.Is(err, store.ErrConflict) && len(res) > 1 {
 			// Another record is at the key: this one is not, and neither is its member.
-			k.client.Do(context.WithoutCancel(ctx), k.client.B().Zrem().Key(k.ownerKey(rec.Owner)).Member(key).Build())
+			k.unindex(ctx, rec.Owner, key)
 		}
 		return err
 	}
 	if len(res) > 1 {
 		if err := res[1].Error(); err != nil {
 			// The session exists but is not indexed, so log-out-everywhere would miss
-			// it: take it back (best effort) and report the failure.
-			k.client.Do(context.WithoutCancel(ctx), k.client.B().Del().Key(rkey).Build())
+			// it: take it back (best effort, within the request's deadline: its token
+			// is never handed out, so a session left behind serves nobody and expires)
+			// and report the failure.
+			k.client.Do(ctx, k.client.B().Del().Key(rkey).Build())
 			return fmt.Errorf("redisstore: create: index owner: %w", err)
 		}
 	}
