@@ -64,6 +64,13 @@ var (
 		return layer(tb, st, cfg, nil, true)
 	}}
 
+	// redis-replica and redis-wait1 run on a master with one replica, both started for
+	// the benchmark on free loopback ports (the shared Redis has no replica): the
+	// default store, and the store that waits for the replica on every write
+	// (Options.WaitReplicas 1). Their difference is the price of durable writes.
+	redisReplica = redisReplicated("redis-replica", redisstore.Options{})
+	redisWait1   = redisReplicated("redis-wait1", redisstore.Options{WaitReplicas: 1})
+
 	postgres = workload.Backend{Name: "postgres", Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
 		pool := pgPool(tb)
 		st, err := pgstore.New(pool, pgstore.Options{Table: pgTable(tb, pool, "pgstore")})
@@ -72,6 +79,14 @@ var (
 		return layer(tb, st, cfg, nil, true)
 	}}
 )
+
+func redisReplicated(name string, opts redisstore.Options) workload.Backend {
+	return workload.Backend{Name: name, Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
+		st, err := redisstore.New(redisWithReplica(tb), opts)
+		must(tb, err, "redisstore.New")
+		return layer(tb, st, cfg, nil, true)
+	}}
+}
 
 func memoryBackend(name string, codec typedsession.Codec) workload.Backend {
 	return workload.Backend{Name: name, Open: func(tb testing.TB, cfg workload.Config) workload.Layer {

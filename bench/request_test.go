@@ -9,9 +9,11 @@ import (
 // BenchmarkRequest measures the five requests of the workload through our Manager on
 // each backend, sequentially (one session) and in parallel (64 sessions), with the
 // canonical 440-byte Profile. backend=noop is harness-noop: the same router, recorder
-// and checks with a session layer that does nothing.
+// and checks with a session layer that does nothing. backend=redis-replica and
+// backend=redis-wait1 run on a master with a replica of their own, by default and
+// with every write waiting for the replica.
 func BenchmarkRequest(b *testing.B) {
-	for _, be := range []workload.Backend{memory, memoryGojson, memoryBinary, redis, postgres, cookie, cookieGojson, cookieBinary, workload.Noop} {
+	for _, be := range []workload.Backend{memory, memoryGojson, memoryBinary, redis, redisReplica, redisWait1, postgres, cookie, cookieGojson, cookieBinary, workload.Noop} {
 		b.Run("backend="+be.Name, func(b *testing.B) {
 			workload.Bench(b, be, workload.Ops, workload.Canonical())
 		})

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/rueidis"
 
+	"github.com/seed96b21533/typedsession/internal/redistest"
 	"github.com/seed96b21533/typedsession/internal/testenv"
 )
 
@@ -44,6 +45,19 @@ func redisClient(tb testing.TB) rueidis.Client {
 		testenv.Unavailable(tb, "Redis at "+redisAddr, redisErr)
 	}
 	return redisShared
+}
+
+// redisWithReplica starts a Redis master and a replica of it on free loopback ports,
+// and returns a client of the master with default options. The servers (stopped by
+// process) and the client go when tb ends.
+func redisWithReplica(tb testing.TB) rueidis.Client {
+	tb.Helper()
+	master := redistest.Start(tb, "")
+	redistest.StartReplica(tb, master)
+	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{master.Addr}})
+	must(tb, err, "rueidis.NewClient(%s)", master.Addr)
+	tb.Cleanup(client.Close)
+	return client
 }
 
 // pgPool returns a pgxpool with default options.

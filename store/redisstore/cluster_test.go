@@ -128,7 +128,8 @@ func startCluster(t *testing.T) []string {
 }
 
 // TestCluster runs the suites, the Redis-specific checks and the owner index on a Redis
-// Cluster of three masters, where a session and its owner's set live on different nodes.
+// Cluster of three masters, where a session and its owner's set live on different nodes
+// (so a command for both in one script would be refused with CROSSSLOT).
 func TestCluster(t *testing.T) {
 	t.Parallel()
 	addrs := startCluster(t)
@@ -152,6 +153,14 @@ func TestCluster(t *testing.T) {
 			}
 		}
 	})
+	t.Run("EndRace", func(t *testing.T) {
+		t.Parallel()
+		testEndRace(t, c)
+	})
+	t.Run("OwnerIndexBounded", func(t *testing.T) {
+		t.Parallel()
+		testOwnerIndexBounded(t, c)
+	})
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {
 			t.Parallel()
@@ -171,4 +180,33 @@ func TestCluster(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestClusterFailover runs the suites with WaitReplicas 1 on a Redis Cluster of three
+// masters with a replica each, where a durable write waits on the connection of each
+// slot it touches; then freezes the replicas (a durable write is an error, a default
+// one succeeds); then fails a master over in the middle of traffic through a Manager,
+// by hand (CLUSTER FAILOVER on its replica), and then by SIGKILL. Like TestSentinel, it
+// does not run in parallel with the other tests of the package.
+func TestClusterFailover(t *testing.T) {
+	topo := startReplicatedCluster(t)
+	t.Run("Suites", func(t *testing.T) {
+		newStore := func(t *testing.T) *redisstore.Store {
+			return newStoreOn(t, topo.Client(), redisstore.Options{WaitReplicas: 1})
+		}
+		runSuites(t, newStore)
+		t.Run("Owner", func(t *testing.T) {
+			t.Parallel()
+			testOwner(t, newStore(t), topo.Client())
+		})
+	})
+	t.Run("Frozen", func(t *testing.T) { testFrozen(t, topo) })
+	t.Run("Manual", func(t *testing.T) {
+		skipShort(t)
+		testFailover(t, topo, failoverCase{manual: true})
+	})
+	t.Run("Kill", func(t *testing.T) {
+		skipShort(t)
+		testFailover(t, topo, failoverCase{})
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/url"
 	"testing"
 	"time"
 
@@ -126,4 +127,13 @@ func waitFound(t *testing.T, kv store.KV, key string) store.Record {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -10,29 +10,27 @@ import (
 	"github.com/seed96b21533/typedsession/store"
 )
 
-// members drops the owner's expired members and returns the keys left in the index.
+// members drops the owner's expired members and returns the keys left in the index:
+// one script.
 func (k *kv) members(ctx context.Context, owner string) ([]string, error) {
-	ok := k.ownerKey(owner)
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	res := k.client.DoMulti(ctx,
-		k.client.B().Zremrangebyscore().Key(ok).Min("-inf").Max(now).Build(),
-		k.client.B().Zrange().Key(ok).Min("0").Max("-1").Build(),
-	)
-	if err := res[0].Error(); err != nil {
-		return nil, err
-	}
-	m, err := res[1].AsStrSlice()
+	m, err := membersScript.Exec(ctx, k.client, []string{k.ownerKey(owner)}, []string{now}).AsStrSlice()
 	if err != nil && !isNil(err) {
 		return nil, err
 	}
 	return m, nil
 }
 
-func (k *kv) unindex(ctx context.Context, owner string, keys []string) error {
+// unindex removes keys from the owner's index. It is housekeeping, never waited for
+// and never an error: the index is not trusted over the records (a member whose record
+// is gone, expired or a marker is dropped by the next Owned or DeleteOwned, and by the
+// score trim of the next write), so a member left behind costs a little room and
+// lists nothing.
+func (k *kv) unindex(ctx context.Context, owner string, keys ...string) {
 	if len(keys) == 0 {
-		return nil
+		return
 	}
-	return k.client.Do(ctx, k.client.B().Zrem().Key(k.ownerKey(owner)).Member(keys...).Build()).Error()
+	k.client.Do(ctx, k.client.B().Zrem().Key(k.ownerKey(owner)).Member(keys...).Build())
 }
 
 // Owned implements [store.OwnerKV]: the owner's index (its expired members dropped),
@@ -70,41 +68,53 @@ func (k *kv) Owned(ctx context.Context, owner string) (map[string]store.Record, 
 		}
 		out[keys[i]] = rec
 	}
-	if err := k.unindex(ctx, owner, stale); err != nil {
-		return nil, fmt.Errorf("redisstore: owned: unindex: %w", err)
-	}
+	k.unindex(ctx, owner, stale...)
 	return out, nil
 }
 
 // DeleteOwned implements [store.OwnerKV]: the owner's index (its expired members
 // dropped), then for each member but except a script that deletes the record if it is
-// a session of owner, then one ZREM of the members handled.
+// a session of owner, in one pipeline (split by slot on a cluster), then one ZREM of
+// the members handled.
 func (k *kv) DeleteOwned(ctx context.Context, owner, except string) ([]string, error) {
 	keys, err := k.members(ctx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: delete owned: %w", err)
 	}
-	execs := make([]rueidis.LuaExec, 0, len(keys))
 	handled := make([]string, 0, len(keys))
 	for _, key := range keys {
-		if key == except {
-			continue
+		if key != except {
+			handled = append(handled, key)
 		}
-		execs = append(execs, rueidis.LuaExec{Keys: []string{k.key(key)}, Args: []string{owner}})
-		handled = append(handled, key)
 	}
-	if len(execs) == 0 {
+	if len(handled) == 0 {
 		return nil, nil
+	}
+	var res []rueidis.RedisResult
+	var waitErr error
+	if k.replicas > 0 {
+		cmds := make([]rueidis.Completed, len(handled))
+		for i, key := range handled {
+			cmds[i] = k.client.B().Eval().Script(deleteOwnedLua).Numkeys(1).Key(k.key(key)).Arg(owner).Build()
+		}
+		res, waitErr = k.write(ctx, cmds...)
+	} else {
+		execs := make([]rueidis.LuaExec, len(handled))
+		for i, key := range handled {
+			execs[i] = rueidis.LuaExec{Keys: []string{k.key(key)}, Args: []string{owner}}
+		}
+		res = deleteOwnedScript.ExecMulti(ctx, k.client, execs...)
 	}
 	var deleted []string
 	var firstErr error
 	done := make([]string, 0, len(handled))
-	for i, r := range deleteOwnedScript.ExecMulti(ctx, k.client, execs...) {
+	for i, r := range res {
 		d, err := r.AsInt64()
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
+			k.mark(handled[i], markUnknown, 0, time.Time{})
 			continue
 		}
 		done = append(done, handled[i])
@@ -113,8 +123,9 @@ func (k *kv) DeleteOwned(ctx context.Context, owner, except string) ([]string, e
 			k.mark(handled[i], markGone, 0, time.Time{})
 		}
 	}
-	if err := k.unindex(ctx, owner, done); err != nil && firstErr == nil {
-		firstErr = err
+	k.unindex(ctx, owner, done...)
+	if firstErr == nil && len(deleted) > 0 {
+		firstErr = waitErr
 	}
 	if firstErr != nil {
 		return deleted, fmt.Errorf("redisstore: delete owned: %w", firstErr)

@@ -19,7 +19,7 @@ import (
 const DefaultPrefix = "session:"
 
 // Options configures a [Store]. The zero value is the default: keys under "session:",
-// no client-side caching.
+// no client-side caching, writes done when the master has them.
 type Options struct {
 	// Prefix is prepended to every key the store writes. Default [DefaultPrefix].
 	// Give each application sharing a Redis its own prefix. A prefix with a hash tag
@@ -34,6 +34,20 @@ type Options struct {
 	// Default 0: off, every Get is one GET. The client must have caching enabled
 	// (rueidis's default; with ClientOption.DisableCache a cached Get is a plain GET).
 	CacheTTL time.Duration
+
+	// WaitReplicas, when positive, makes every write (Create, Update, Touch, Delete,
+	// DeleteOwned, and the additions to an owner's index that go with them) wait until
+	// that many replicas have acknowledged it, with Redis WAIT sent on the write's own
+	// connection in the same round trip, so that a write reported as done survives
+	// the failover of its master. A write that fewer replicas acknowledge within half
+	// the time left before its context's deadline (1 second without a deadline) is an
+	// error wrapping [ErrNotReplicated] (the Manager reports it as
+	// typedsession.ErrUnavailable); the master has applied it nevertheless.
+	// Default 0: a write is done when the master has applied it, and a failover can
+	// lose the last writes acknowledged (a login, or a logout, undone). See "Failover
+	// and durability" in the package documentation for what each mode promises, and
+	// costs.
+	WaitReplicas int
 }
 
 // Store is a [store.Store] that keeps sessions in Redis, and a [store.OwnerStore]:
@@ -49,6 +63,8 @@ type kv struct {
 	prefix   string
 	ownerPfx string
 	cacheTTL time.Duration
+	replicas int  // Options.WaitReplicas
+	cluster  bool // the client is a Cluster client: a WAIT per slot
 
 	// With caching on, marks holds the state this KV last wrote at a key (key -> *mark),
 	// so that a cached read that predates the write is not returned: Redis sends the
@@ -75,6 +91,9 @@ func New(client rueidis.Client, opts Options) (*Store, error) {
 	if opts.CacheTTL < 0 {
 		return nil, fmt.Errorf("redisstore: Options.CacheTTL is %v; want 0 (off) or more", opts.CacheTTL)
 	}
+	if opts.WaitReplicas < 0 {
+		return nil, fmt.Errorf("redisstore: Options.WaitReplicas is %d; want 0 (off) or more", opts.WaitReplicas)
+	}
 	prefix := opts.Prefix
 	if prefix == "" {
 		prefix = DefaultPrefix
@@ -84,6 +103,8 @@ func New(client rueidis.Client, opts Options) (*Store, error) {
 		prefix:   prefix,
 		ownerPfx: prefix + "owner:",
 		cacheTTL: opts.CacheTTL,
+		replicas: opts.WaitReplicas,
+		cluster:  client.Mode() == rueidis.ClientModeCluster,
 	}}}, nil
 }
 

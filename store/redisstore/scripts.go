@@ -54,15 +54,14 @@ end
 
 // updateScript replaces KEYS[1] with ARGV[2], expiring at ARGV[3] (Unix ms), if it
 // holds a live record (ARGV[4] is now) at version ARGV[1] (8 bytes, big-endian, as
-// encoded). It returns 1 if it wrote; if not, the Expiry of the live record that is
-// there, negated, or 0 if there is none.
+// encoded). It returns 1 if it wrote, 0 if not.
 var updateLua = recordLua + fmt.Sprintf(`
 local v = redis.call('GET', KEYS[1])
 if not v or not live(v, ARGV[4]) then return 0 end
-if string.sub(v, %[1]d, %[2]d) ~= ARGV[1] then return -struct.unpack('>I8', v, %[3]d) end
+if string.sub(v, %[1]d, %[2]d) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
 return 1
-`, store.RecordVersionOffset+1, store.RecordVersionOffset+8, store.RecordExpiryOffset+1)
+`, store.RecordVersionOffset+1, store.RecordVersionOffset+8)
 
 var updateScript = rueidis.NewLuaScript(updateLua)
 
@@ -71,7 +70,7 @@ var updateScript = rueidis.NewLuaScript(updateLua)
 // (Unix ms); ARGV[4] is now. A record of format 1 is rewritten in format 2, which has
 // room for Active. It returns the record's Owner if it is a session, "" for a marker,
 // or nil if there was no live record.
-var touchScript = rueidis.NewLuaScript(recordLua + fmt.Sprintf(`
+var touchLua = recordLua + fmt.Sprintf(`
 local v = redis.call('GET', KEYS[1])
 if not v or not live(v, ARGV[4]) then return nil end
 if fmt(v) == 1 then
@@ -85,24 +84,48 @@ else
 end
 if ended(v) ~= 0 then return '' end
 return owner(v) or ''
-`, store.RecordFormat, store.RecordHeaderLenV1-1, store.RecordExpiryOffset, store.RecordActiveOffset))
+`, store.RecordFormat, store.RecordHeaderLenV1-1, store.RecordExpiryOffset, store.RecordActiveOffset)
+
+var touchScript = rueidis.NewLuaScript(touchLua)
 
 // deleteOwnedScript deletes KEYS[1] if it holds a session (not a marker) whose Owner
 // is ARGV[1], and returns 1 if it did.
-var deleteOwnedScript = rueidis.NewLuaScript(recordLua + `
+var deleteOwnedLua = recordLua + `
 local v = redis.call('GET', KEYS[1])
 if v and ended(v) == 0 and owner(v) == ARGV[1] then
   redis.call('DEL', KEYS[1])
   return 1
 end
 return 0
-`)
+`
+
+var deleteOwnedScript = rueidis.NewLuaScript(deleteOwnedLua)
+
+// upgradeLua defines upgrade(k), which turns the owner's index k from the plain set the
+// first release kept (SADD, its expiry that of its latest session) into the sorted set
+// of this one. The set's members carry no expiry of their own: each is scored by the
+// set's (+inf if it has none), so that it stays listed as long as the first release
+// would have listed it; Owned and DeleteOwned check every record anyway and drop the
+// members whose session is gone.
+const upgradeLua = `
+local function upgrade(k)
+  if redis.call('TYPE', k).ok ~= 'set' then return end
+  local m = redis.call('SMEMBERS', k)
+  local exp = redis.call('PEXPIRETIME', k)
+  local score = '+inf'
+  if exp > 0 then score = exp end
+  redis.call('DEL', k)
+  for i = 1, #m do redis.call('ZADD', k, score, m[i]) end
+  if exp > 0 then redis.call('PEXPIREAT', k, exp) end
+end
+`
 
 // indexLua keeps the owner's index KEYS[1], a sorted set of session keys scored by
 // their Expiry: it drops the members that expired by ARGV[3] (now, Unix ms), adds
 // ARGV[1] with score ARGV[2] or raises its score to it, and makes the set live at
 // least until ARGV[2], so that it outlives every session it indexes.
-const indexLua = `
+const indexLua = upgradeLua + `
+upgrade(KEYS[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
 if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[2]) then
@@ -110,3 +133,11 @@ if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[2]) then
 end
 return 1
 `
+
+// membersScript drops the members of the owner's index KEYS[1] that expired by
+// ARGV[1] (now, Unix ms) and returns the others.
+var membersScript = rueidis.NewLuaScript(upgradeLua + `
+upgrade(KEYS[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+`)

@@ -36,25 +36,32 @@ func (k *kv) create(ctx context.Context, key string, rec store.Record) error {
 		return err
 	}
 	rkey := k.key(key)
-	set := k.client.B().Set().Key(rkey).Value(val).Nx().PxatMillisecondsTimestamp(ms(rec.Expiry)).Build()
-	if !indexed(&rec) {
-		return createResult(k.client.Do(ctx, set))
+	cmds := []rueidis.Completed{k.client.B().Set().Key(rkey).Value(val).Nx().PxatMillisecondsTimestamp(ms(rec.Expiry)).Build()}
+	if indexed(&rec) {
+		// The owner's index is a key of its own, maybe in another cluster slot: one
+		// more command, in the same round trip.
+		cmds = append(cmds, k.indexCmd(rec.Owner, key, rec.Expiry))
 	}
-	// The owner's index is a key of its own, maybe in another cluster slot: one more
-	// command, in the same round trip.
-	res := k.client.DoMulti(ctx, set, k.indexCmd(rec.Owner, key, rec.Expiry))
+	res, waitErr := k.write(ctx, cmds...)
 	if err := createResult(res[0]); err != nil {
-		if errors.Is(err, store.ErrConflict) {
+		if errors.Is(err, store.ErrConflict) && len(res) > 1 {
 			// Another record is at the key: this one is not, and neither is its member.
-			k.client.Do(context.WithoutCancel(ctx), k.client.B().Zrem().Key(k.ownerKey(rec.Owner)).Member(key).Build())
+			k.unindex(ctx, rec.Owner, key)
 		}
 		return err
 	}
-	if err := res[1].Error(); err != nil {
-		// The session exists but is not indexed, so log-out-everywhere would miss
-		// it: take it back (best effort) and report the failure.
-		k.client.Do(context.WithoutCancel(ctx), k.client.B().Del().Key(rkey).Build())
-		return fmt.Errorf("redisstore: create: index owner: %w", err)
+	if len(res) > 1 {
+		if err := res[1].Error(); err != nil {
+			// The session exists but is not indexed, so log-out-everywhere would miss
+			// it: take it back (best effort, within the request's deadline: its token
+			// is never handed out, so a session left behind serves nobody and expires)
+			// and report the failure.
+			k.client.Do(ctx, k.client.B().Del().Key(rkey).Build())
+			return fmt.Errorf("redisstore: create: index owner: %w", err)
+		}
+	}
+	if waitErr != nil {
+		return fmt.Errorf("redisstore: create: %w", waitErr)
 	}
 	return nil
 }
@@ -83,7 +90,8 @@ func be64(v uint64) string {
 
 // Update implements [store.KV]: one script that compares the stored version and
 // writes, atomically. For a session with an Owner, its member of the owner's index is
-// kept up in the same round trip; a session becoming a marker leaves the index.
+// kept up in the same round trip; a session becoming a marker leaves the index in a
+// second one, once the marker is written.
 func (k *kv) Update(ctx context.Context, key string, version uint64, rec store.Record) error {
 	err := k.update(ctx, key, version, rec)
 	kind := markWrite
@@ -102,38 +110,40 @@ func (k *kv) update(ctx context.Context, key string, version uint64, rec store.R
 	keys := []string{k.key(key)}
 	args := []string{be64(version), val, msArg(rec.Expiry), strconv.FormatInt(time.Now().UnixMilli(), 10)}
 	var res, idx rueidis.RedisResult
+	var waitErr error
 	switch {
-	case rec.Owner == "":
-		res = updateScript.Exec(ctx, k.client, keys, args)
-	default:
+	case indexed(&rec):
 		// The owner's index is a key of its own: its command rides in the same round
 		// trip (with the script sent whole, as a pipeline cannot carry the EVALSHA
 		// fallback).
-		ownerCmd := k.indexCmd(rec.Owner, key, rec.Expiry)
-		if !indexed(&rec) {
-			ownerCmd = k.client.B().Zrem().Key(k.ownerKey(rec.Owner)).Member(key).Build()
-		}
-		r := k.client.DoMulti(ctx, k.client.B().Eval().Script(updateLua).Numkeys(1).Key(keys...).Arg(args...).Build(), ownerCmd)
-		res, idx = r[0], r[1]
+		r, werr := k.write(ctx,
+			k.client.B().Eval().Script(updateLua).Numkeys(1).Key(keys...).Arg(args...).Build(),
+			k.indexCmd(rec.Owner, key, rec.Expiry))
+		res, idx, waitErr = r[0], r[1], werr
+	case k.replicas > 0:
+		r, werr := k.write(ctx, k.client.B().Eval().Script(updateLua).Numkeys(1).Key(keys...).Arg(args...).Build())
+		res, waitErr = r[0], werr
+	default:
+		res = updateScript.Exec(ctx, k.client, keys, args)
 	}
 	n, err := res.AsInt64()
 	if err != nil {
 		return fmt.Errorf("redisstore: update: %w", err)
 	}
 	if n != 1 {
-		if n < 0 && !indexed(&rec) && rec.Owner != "" {
-			// The marker was not written, but its session's member left the index in
-			// the same round trip: the session is still live (its Expiry is -n), so
-			// it goes back.
-			readd := k.indexCmd(rec.Owner, key, time.UnixMilli(-n))
-			if err := k.client.Do(context.WithoutCancel(ctx), readd).Error(); err != nil {
-				return fmt.Errorf("redisstore: update: re-index owner after a conflict: %w", err)
-			}
-		}
 		return fmt.Errorf("redisstore: update: version changed or session gone: %w", store.ErrConflict)
 	}
 	if err := idx.Error(); err != nil {
 		return fmt.Errorf("redisstore: update: index owner: %w", err)
+	}
+	if waitErr != nil {
+		return fmt.Errorf("redisstore: update: %w", waitErr)
+	}
+	if rec.Owner != "" && !indexed(&rec) {
+		// A session that became a marker leaves its owner's index, once the marker
+		// is written and not before: while a live session is at the key, its member
+		// stays, so that a concurrent DeleteOwned always finds it.
+		k.unindex(ctx, rec.Owner, key)
 	}
 	return nil
 }
@@ -143,10 +153,17 @@ func (k *kv) update(ctx context.Context, key string, version uint64, rec store.R
 // an Owner, its member of the owner's index then has its score raised, in a second round
 // trip.
 func (k *kv) Touch(ctx context.Context, key string, active, expiry time.Time) error {
-	owner, err := touchScript.Exec(ctx, k.client,
-		[]string{k.key(key)},
-		[]string{be64(uint64(unixMilli(active))), be64(uint64(ms(expiry))), msArg(expiry), strconv.FormatInt(time.Now().UnixMilli(), 10)},
-	).ToString()
+	keys := []string{k.key(key)}
+	args := []string{be64(uint64(unixMilli(active))), be64(uint64(ms(expiry))), msArg(expiry), strconv.FormatInt(time.Now().UnixMilli(), 10)}
+	var res rueidis.RedisResult
+	var waitErr error
+	if k.replicas > 0 {
+		r, werr := k.write(ctx, k.client.B().Eval().Script(touchLua).Numkeys(1).Key(keys...).Arg(args...).Build())
+		res, waitErr = r[0], werr
+	} else {
+		res = touchScript.Exec(ctx, k.client, keys, args)
+	}
+	owner, err := res.ToString()
 	if err != nil {
 		if isNil(err) { // gone or expired: nothing to do
 			return nil
@@ -159,9 +176,16 @@ func (k *kv) Touch(ctx context.Context, key string, active, expiry time.Time) er
 	} else {
 		k.mark(key, markGone, 0, time.Time{})
 	}
+	if waitErr != nil {
+		return fmt.Errorf("redisstore: touch: %w", waitErr)
+	}
 	if owner != "" {
-		if err := k.client.Do(ctx, k.indexCmd(owner, key, expiry)).Error(); err != nil {
+		r, waitErr := k.write(ctx, k.indexCmd(owner, key, expiry))
+		if err := r[0].Error(); err != nil {
 			return fmt.Errorf("redisstore: touch: index owner: %w", err)
+		}
+		if waitErr != nil {
+			return fmt.Errorf("redisstore: touch: index owner: %w", waitErr)
 		}
 	}
 	return nil
@@ -184,19 +208,20 @@ func (k *kv) Delete(ctx context.Context, key string) error {
 }
 
 func (k *kv) delete(ctx context.Context, key string) error {
-	b, err := k.client.Do(ctx, k.client.B().Getdel().Key(k.key(key)).Build()).AsBytes()
+	r, waitErr := k.write(ctx, k.client.B().Getdel().Key(k.key(key)).Build())
+	b, err := r[0].AsBytes()
 	if err != nil {
 		if isNil(err) {
 			return nil
 		}
 		return fmt.Errorf("redisstore: delete: %w", err)
 	}
-	var rec store.Record
-	if rec.UnmarshalBinary(b) != nil || rec.Owner == "" {
-		return nil
+	if waitErr != nil {
+		return fmt.Errorf("redisstore: delete: %w", waitErr)
 	}
-	if err := k.client.Do(ctx, k.client.B().Zrem().Key(k.ownerKey(rec.Owner)).Member(key).Build()).Error(); err != nil {
-		return fmt.Errorf("redisstore: delete: unindex owner: %w", err)
+	var rec store.Record
+	if rec.UnmarshalBinary(b) == nil && rec.Owner != "" {
+		k.unindex(ctx, rec.Owner, key)
 	}
 	return nil
 }

@@ -161,7 +161,7 @@ var peerOf = map[string]string{
 // floorOf names the floor backend of each of our backends.
 var floorOf = map[string]string{
 	"memory": "memory", "memory-gojson": "memory", "memory-binary": "memory",
-	"redis": "redis", "postgres": "postgres",
+	"redis": "redis", "redis-replica": "redis", "redis-wait1": "redis", "postgres": "postgres",
 	"cookie": "cookie", "cookie-gojson": "cookie", "cookie-binary": "cookie",
 }
 
