@@ -153,12 +153,16 @@ func isNil(err error) bool {
 
 // Get implements [store.KV]: one GET, or none when CacheTTL is set and the
 // session is cached.
+//
+// The GET commands are pinned (never recycled by rueidis): rueidis retries a GET whose
+// connection broke on another connection and may recycle the command while the broken
+// connection's writer still reads it, which the race detector reports.
 func (k *kv) Get(ctx context.Context, key string) (store.Record, bool, error) {
 	if k.cacheTTL <= 0 {
-		return k.parse(k.client.Do(ctx, k.client.B().Get().Key(k.key(key)).Build()), key, false)
+		return k.parse(k.client.Do(ctx, k.client.B().Get().Key(k.key(key)).Build().Pin()), key, false)
 	}
 	m, marked := k.marks.Load(key)
-	rec, found, err := k.parse(k.client.DoCache(ctx, k.client.B().Get().Key(k.key(key)).Cache(), k.cacheTTL), key, true)
+	rec, found, err := k.parse(k.client.DoCache(ctx, k.client.B().Get().Key(k.key(key)).Cache().Pin(), k.cacheTTL), key, true)
 	if !marked || err != nil {
 		return rec, found, err
 	}
@@ -169,7 +173,7 @@ func (k *kv) Get(ctx context.Context, key string) (store.Record, bool, error) {
 		return rec, found, err
 	}
 	// The cached reply may predate this KV's own write: ask Redis.
-	return k.parse(k.client.Do(ctx, k.client.B().Get().Key(k.key(key)).Build()), key, false)
+	return k.parse(k.client.Do(ctx, k.client.B().Get().Key(k.key(key)).Build().Pin()), key, false)
 }
 
 // parse turns the reply to a GET of key into a record. A cached reply's bytes are shared
