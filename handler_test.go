@@ -154,6 +154,36 @@ func TestDefaultErrorHandler(t *testing.T) {
 	}
 }
 
+// endFails is a Store over a memstore whose ending of a session (Destroy) fails, as
+// when the store goes down between the read and the logout.
+type endFails struct{ store.Store }
+
+func (s endFails) Save(ctx context.Context, token string, version uint64, rec store.Record) (string, error) {
+	if rec.Ended != store.NotEnded {
+		return "", errDown
+	}
+	return s.Store.Save(ctx, token, version, rec)
+}
+
+// TestDestroyFailureGoesToErrorHandler checks that a logout the store failed is never
+// answered as a success, even by a handler that ignores Destroy's error: the
+// ErrorHandler answers, and the client's cookie is left as it was.
+func TestDestroyFailureGoesToErrorHandler(t *testing.T) {
+	st := endFails{newMemstore(t)}
+	m, _ := typedsession.New[user](st, typedsession.Options{Logger: discard})
+	w := serve(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.Put(r.Context(), user{ID: 1})
+	})), nil)
+	cookie := w.Result().Cookies()[0]
+	w = serve(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.Destroy(r.Context()) // the error is ignored
+		io.WriteString(w, "logged out")
+	})), cookie)
+	if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "logged out") || len(w.Result().Cookies()) != 0 {
+		t.Errorf("a failed Destroy: status %d, body %q, cookies %v; want the ErrorHandler's 503 and the cookie left alone", w.Code, w.Body, w.Result().Cookies())
+	}
+}
+
 // slow is a Store whose calls take delay, or stall until their context ends when delay
 // is negative, as a stalled backend (accepting connections, never answering) does.
 type slow struct {

@@ -223,7 +223,11 @@ func (m *Manager[T]) Destroy(ctx context.Context) error {
 		return err
 	}
 	defer s.mu.Unlock()
-	return s.destroy(ctx)
+	err = s.destroy(ctx)
+	if err != nil && !errors.Is(err, ErrResponseStarted) && s.loadErr == nil {
+		s.failLoad(err) // a logout that did not happen is never answered as one
+	}
+	return err
 }
 
 // Renew gives the session a new token and ends the old one, keeping the data: call it

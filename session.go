@@ -63,7 +63,7 @@ type session[T any] struct {
 	refreshed bool          // written or touched: a remember-me cookie's Max-Age moves
 	spent     time.Duration // time spent on store calls, against Options.StoreTimeout
 
-	loadErr error // the session could not be read, or another request ended it: sticky
+	loadErr error // the session could not be read or ended, or another request ended it: sticky
 	saveErr error // the last save failed; a later save that succeeds clears it
 	handed  bool  // the failure was returned by Commit or Swap: the handler answers
 
