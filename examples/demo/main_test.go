@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -9,7 +12,12 @@ import (
 	"strings"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
 	"github.com/seed96b21533/typedsession"
+	"github.com/seed96b21533/typedsession/internal/testenv"
+	"github.com/seed96b21533/typedsession/store"
 )
 
 func TestDemo(t *testing.T) {
@@ -18,6 +26,50 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(closeStore)
+	testDemo(t, store)
+}
+
+// TestDemoMongo runs the demo with STORE=mongo, on the MongoDB at MONGO_URL (FerretDB
+// under CI), in a database of its own.
+func TestDemoMongo(t *testing.T) {
+	db := "typedsession_demo_test_" + rand.Text()[:8]
+	t.Setenv("MONGO_DB", db)
+	store, closeStore, err := openStore("mongo")
+	if err != nil {
+		testenv.Unavailable(t, "MongoDB at MONGO_URL", err)
+	}
+	t.Cleanup(func() {
+		closeStore()
+		c, err := mongo.Connect(options.Client().ApplyURI(getenv("MONGO_URL", "mongodb://127.0.0.1:27017")))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Disconnect(context.Background())
+		if err := c.Database(db).Drop(context.Background()); err != nil {
+			t.Errorf("dropping %s: %v", db, err)
+		}
+	})
+	testDemo(t, store)
+}
+
+// TestDemoMongoDown checks that STORE=mongo without a server is an error that names
+// MONGO_URL, without its password.
+func TestDemoMongoDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	t.Setenv("MONGO_URL", "mongodb://demo:secret@"+addr+"/?directConnection=true")
+	_, _, err = openStore("mongo")
+	if err == nil || !strings.Contains(err.Error(), "MONGO_URL=mongodb://demo:xxxxx@"+addr) || strings.Contains(err.Error(), "secret") {
+		t.Errorf("openStore(mongo) with no server at MONGO_URL: err = %v; want an error naming MONGO_URL, without the password", err)
+	}
+}
+
+func testDemo(t *testing.T, store store.Store) {
 	sessions, err := typedsession.New[Profile](store, typedsession.Options{Insecure: true})
 	if err != nil {
 		t.Fatal(err)

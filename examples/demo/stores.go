@@ -6,20 +6,25 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log"
+	"net/url"
 	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/rueidis"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
 	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 	"github.com/seed96b21533/typedsession/store/memstore"
+	"github.com/seed96b21533/typedsession/store/mongostore"
 	"github.com/seed96b21533/typedsession/store/pgstore"
 	"github.com/seed96b21533/typedsession/store/redisstore"
 )
 
 // openStore returns the store named by kind ("" or "memory", "redis", "postgres",
-// "cookie") and a function that releases it.
+// "mongo", "cookie") and a function that releases it.
 func openStore(kind string) (store.Store, func(), error) {
 	switch kind {
 	case "", "memory":
@@ -57,6 +62,8 @@ func openStore(kind string) (store.Store, func(), error) {
 			return nil, nil, err
 		}
 		return s, client.Close, nil
+	case "mongo":
+		return openMongo()
 	case "cookie":
 		key, err := cookieKey()
 		if err != nil {
@@ -65,7 +72,45 @@ func openStore(kind string) (store.Store, func(), error) {
 		s, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key}})
 		return s, func() {}, err
 	}
-	return nil, nil, fmt.Errorf("demo: unknown STORE %q (want memory, redis, postgres or cookie)", kind)
+	return nil, nil, fmt.Errorf("demo: unknown STORE %q (want memory, redis, postgres, mongo or cookie)", kind)
+}
+
+// openMongo opens the MongoDB store: the collection MONGO_COLLECTION (default
+// sessions) of the database MONGO_DB (default typedsession_demo) at MONGO_URL
+// (default mongodb://127.0.0.1:27017), with its indexes made and, on a server without
+// TTL indexes (FerretDB), the cleanup started.
+func openMongo() (store.Store, func(), error) {
+	uri := getenv("MONGO_URL", "mongodb://127.0.0.1:27017")
+	where := "MONGO_URL"
+	if u, err := url.Parse(uri); err == nil {
+		where += "=" + u.Redacted() // no password in the log
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(5 * time.Second))
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: %s: %w", where, err)
+	}
+	disconnect := func() { client.Disconnect(context.Background()) }
+	coll := client.Database(getenv("MONGO_DB", "typedsession_demo")).Collection(getenv("MONGO_COLLECTION", "sessions"))
+	s, err := mongostore.New(coll, mongostore.Options{})
+	if err != nil {
+		disconnect()
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	setup, err := s.Setup(ctx)
+	if err != nil {
+		disconnect()
+		return nil, nil, fmt.Errorf("demo: no MongoDB answers at %s (.ci/mongo start runs FerretDB there): %w", where, err)
+	}
+	for _, u := range setup.Unsupported {
+		log.Printf("demo: %s: %s", setup.Server, u)
+	}
+	if setup.NeedsCleanup() {
+		s.StartCleanup(time.Minute)
+	}
+	log.Printf("demo: %s, %s writes, collection %s.%s", setup.Server, setup.Writes, coll.Database().Name(), coll.Name())
+	return s, func() { s.Close(); disconnect() }, nil
 }
 
 func getenv(key, def string) string {
