@@ -2,10 +2,11 @@ package mongostore
 
 import (
 	"context"
-	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -55,28 +56,62 @@ const (
 
 // The fields of a claim.
 const (
-	fClaim  = "claim"  // what the claim is on: the key and the version, 40 bytes
+	fClaim  = "claim"  // what the claim is on: the key and the version
 	fHolder = "holder" // a random number of the writer that holds it
 	fUntil  = "until"  // when it may be broken
 )
 
-// claimIDLen is the length of a claim's _id: key, version, generation.
-const claimIDLen = 32 + 8 + 8
+// A claim's _id is a string, "c:" then the key, the version and the generation in
+// hexadecimal, 64, 16 and 16 digits, separated by colons: a string, so that FerretDB
+// finds it by _id without decoding every document (it hands only a filter of exactly
+// a string or ObjectId _id to SQLite), and of fixed width, so that the generations of
+// one claim sort in order.
+const (
+	claimPrefix = "c:"
+	claimOnLen  = len(claimPrefix) + 64 + 1 + 16 // "c:" key ":" version
+	claimIDLen  = claimOnLen + 1 + 16            // ... ":" generation
+	claimGenAt  = claimIDLen - 16                // where the generation begins
+	claimKeyEnd = len(claimPrefix) + 64          // where the key ends
+	hexDigits   = "0123456789abcdef"
+)
 
-// claimOn returns what a claim on key at version is on: the key and the version.
-func claimOn(key string, version uint64) []byte {
+// claimOn returns what a claim on key at version is on: "c:", the key, ":", the
+// version.
+func claimOn(key string, version uint64) string {
 	b := make([]byte, 0, claimIDLen)
-	return binary.BigEndian.AppendUint64(append(b, key...), version)
+	b = append(b, claimPrefix...)
+	b = hex.AppendEncode(b, []byte(key))
+	b = append(b, ':')
+	return string(appendHex64(b, version))
 }
 
 // claimID returns the _id of the claim of generation gen on on.
-func claimID(on []byte, gen uint64) bson.Binary {
-	return bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: binary.BigEndian.AppendUint64(append(make([]byte, 0, claimIDLen), on...), gen)}
+func claimID(on string, gen uint64) string {
+	b := make([]byte, 0, claimIDLen)
+	b = append(append(b, on...), ':')
+	return string(appendHex64(b, gen))
+}
+
+// appendHex64 appends v as 16 hexadecimal digits.
+func appendHex64(b []byte, v uint64) []byte {
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, hexDigits[v>>shift&0xf])
+	}
+	return b
+}
+
+// claimKey returns the session key a claim's _id names, and whether id is one.
+func claimKey(id string) (string, bool) {
+	if len(id) != claimIDLen || id[:len(claimPrefix)] != claimPrefix {
+		return "", false
+	}
+	key, err := hex.DecodeString(id[len(claimPrefix):claimKeyEnd])
+	return string(key), err == nil
 }
 
 // claim is a claim a writer holds.
 type claim struct {
-	id       bson.Binary
+	id       string
 	holder   int64
 	deadline time.Time // its writer's; it holds until deadline + claimMargin
 }
@@ -102,7 +137,7 @@ func (k *kv) acquire(ctx context.Context, key string, version uint64, deadline t
 		c.id = claimID(on, gen)
 		_, err := k.coll.InsertOne(ctx, bson.D{
 			{Key: fID, Value: c.id},
-			{Key: fClaim, Value: bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: on}},
+			{Key: fClaim, Value: on},
 			{Key: fHolder, Value: c.holder},
 			{Key: fUntil, Value: until},
 		})
@@ -116,7 +151,7 @@ func (k *kv) acquire(ctx context.Context, key string, version uint64, deadline t
 			return held(c, ok, err)
 		}
 		// Generation 0 is held, or was left behind: the newest generation decides.
-		raw, err := k.coll.FindOne(ctx, bson.D{{Key: fClaim, Value: bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: on}}},
+		raw, err := k.coll.FindOne(ctx, bson.D{{Key: fClaim, Value: on}},
 			options.FindOne().SetSort(bson.D{{Key: fID, Value: -1}})).Raw()
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			continue // its holder deleted it since
@@ -124,15 +159,16 @@ func (k *kv) acquire(ctx context.Context, key string, version uint64, deadline t
 		if err != nil {
 			return nil, err
 		}
-		_, head, ok1 := raw.Lookup(fID).BinaryOK()
+		head, ok1 := raw.Lookup(fID).StringValueOK()
 		ms, ok2 := raw.Lookup(fUntil).DateTimeOK()
-		if !ok1 || !ok2 || len(head) != claimIDLen {
+		gen, err := strconv.ParseUint(head[min(claimGenAt, len(head)):], 16, 64)
+		if !ok1 || !ok2 || len(head) != claimIDLen || err != nil {
 			return nil, fmt.Errorf("%w: a claim without a proper _id or until", errMalformed)
 		}
 		if time.Now().Before(time.UnixMilli(ms)) {
 			return nil, nil // held
 		}
-		ok, err := insert(binary.BigEndian.Uint64(head[claimIDLen-8:]) + 1)
+		ok, err := insert(gen + 1)
 		return held(c, ok, err) // not ok: another writer broke it first
 	}
 	return nil, nil
@@ -149,13 +185,17 @@ func held(c *claim, ok bool, err error) (*claim, error) {
 // release deletes c, if its writer is still within its deadline: past it, the claim
 // is left to expire, since a writer that late cannot tell whether it still holds it.
 // A release that fails leaves the claim to expire too.
+//
+// It deletes by _id alone (the one filter FerretDB does not run by decoding every
+// document): only its holder deletes a claim while it holds (the sweep of
+// DeleteExpired takes only claims past their time), so the claim at c.id is c's.
 func (k *kv) release(ctx context.Context, c *claim) {
 	if !time.Now().Before(c.deadline) {
 		return
 	}
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), c.deadline)
 	defer cancel()
-	_, _ = k.coll.DeleteOne(ctx, bson.D{{Key: fID, Value: c.id}, {Key: fHolder, Value: c.holder}})
+	_, _ = k.coll.DeleteOne(ctx, bson.D{{Key: fID, Value: c.id}})
 }
 
 // answered reports whether err says the server ran the command to its end (a success,
@@ -178,34 +218,15 @@ func (k *kv) at(point string) {
 func (k *kv) updateClaimed(ctx context.Context, key string, version uint64, rec store.Record) error {
 	ctx, cancel, deadline := bound(ctx)
 	defer cancel()
-	// One read first, so that a writer bound to fail costs the server no write: the
-	// session (without its data) and the claim on its version, if there is one.
-	c0 := claimID(claimOn(key, version), 0)
-	cur, err := k.coll.Find(ctx, bson.D{{Key: fID, Value: bson.D{{Key: "$in", Value: bson.A{id(key), c0}}}}},
-		options.Find().SetProjection(bson.D{{Key: fVersion, Value: 1}, {Key: fExpiry, Value: 1}, {Key: fUntil, Value: 1}}))
+	// One read first, so that a writer bound to fail (the version has moved on) costs
+	// the server no write.
+	err := k.coll.FindOne(ctx, bson.D{{Key: fID, Value: id(key)}, {Key: fVersion, Value: int64(version)}, live(time.Now())},
+		options.FindOne().SetProjection(bson.D{{Key: fID, Value: 1}})).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return store.ErrConflict
+	}
 	if err != nil {
 		return err
-	}
-	var current, held bool
-	now := time.Now()
-	for cur.Next(ctx) {
-		_, b, _ := cur.Current.Lookup(fID).BinaryOK()
-		if len(b) == claimIDLen {
-			ms, _ := cur.Current.Lookup(fUntil).DateTimeOK()
-			held = now.Before(time.UnixMilli(ms))
-			continue
-		}
-		v, _ := cur.Current.Lookup(fVersion).Int64OK()
-		ms, _ := cur.Current.Lookup(fExpiry).DateTimeOK()
-		current = uint64(v) == version && now.Before(time.UnixMilli(ms))
-	}
-	if err := cur.Err(); err != nil {
-		cur.Close(ctx)
-		return err
-	}
-	cur.Close(ctx)
-	if !current || held {
-		return store.ErrConflict
 	}
 	c, err := k.acquire(ctx, key, version, deadline)
 	if err != nil {

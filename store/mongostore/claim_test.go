@@ -1,8 +1,11 @@
 package mongostore_test
 
 import (
-	"encoding/binary"
 	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,10 +20,10 @@ import (
 // would have, holding until until.
 func putClaim(t *testing.T, coll *mongo.Collection, key string, version, gen uint64, until time.Time) {
 	t.Helper()
-	on := binary.BigEndian.AppendUint64([]byte(key), version)
+	id, on := mongostore.ClaimID(key, version, gen)
 	_, err := coll.InsertOne(t.Context(), bson.D{
-		{Key: "_id", Value: bson.Binary{Data: binary.BigEndian.AppendUint64(append([]byte{}, on...), gen)}},
-		{Key: "claim", Value: bson.Binary{Data: on}},
+		{Key: "_id", Value: id},
+		{Key: "claim", Value: on},
 		{Key: "holder", Value: int64(42)},
 		{Key: "until", Value: until},
 	})
@@ -138,7 +141,105 @@ func TestClaimsSwept(t *testing.T) {
 	if n := count(t, coll, claims); n != 2 {
 		t.Errorf("%d claims left, want 2 (the live session's, the one that holds)", n)
 	}
-	if n := count(t, coll, bson.D{{Key: "claim", Value: bson.Binary{Data: binary.BigEndian.AppendUint64([]byte(alive), 1)}}}); n != 1 {
+	if _, on := mongostore.ClaimID(alive, 1, 0); count(t, coll, bson.D{{Key: "claim", Value: on}}) != 1 {
 		t.Errorf("the live session's claim was deleted")
+	}
+}
+
+// TestClaimID checks the form of a claim's _id: "c:", the key, the version and the
+// generation in fixed-width hexadecimal, so that the generations of one claim sort in
+// order as strings.
+func TestClaimID(t *testing.T) {
+	k := string([]byte{0, 1, 0xfe, 0xff, 31: 0x7f})
+	id, on := mongostore.ClaimID(k, 0xdeadbeef, 10)
+	want := "c:0001feff" + strings.Repeat("00", 27) + "7f:00000000deadbeef"
+	if on != want || id != want+":000000000000000a" {
+		t.Errorf("ClaimID = %q, %q; want %q, %q", id, on, want+":000000000000000a", want)
+	}
+	prev := ""
+	for _, gen := range []uint64{0, 1, 9, 10, 15, 16, 255, 1 << 32, 1<<64 - 1} {
+		id, _ := mongostore.ClaimID(k, 1, gen)
+		if id <= prev {
+			t.Errorf("generation %d sorts before the one before it: %q <= %q", gen, id, prev)
+		}
+		prev = id
+	}
+}
+
+// TestTouchRacesUpdate races touches with compare-and-swap increments on one session:
+// a touch may not write back a document an update has just replaced (FerretDB runs an
+// update as a read, then a write of the whole document), so every acknowledged
+// increment is in the final record, in each mode atomic on the server.
+func TestTouchRacesUpdate(t *testing.T) {
+	t.Parallel()
+	for _, mode := range writeModes(t) {
+		t.Run("writes="+mode.String(), func(t *testing.T) {
+			t.Parallel()
+			s, _ := newStore(t, mongostore.Options{Writes: mode})
+			kv, ctx := s.KV, t.Context()
+			k := key()
+			if err := kv.Create(ctx, k, record("0", 1, time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			const updaters, each, touchers = 3, 15, 3
+			var (
+				wg    sync.WaitGroup
+				acked atomic.Int64
+				done  = make(chan struct{})
+			)
+			for range touchers {
+				wg.Go(func() {
+					for i := 0; ; i++ {
+						select {
+						case <-done:
+							return
+						default:
+						}
+						now := time.UnixMilli(time.Now().UnixMilli())
+						if err := kv.Touch(ctx, k, now, now.Add(time.Hour+time.Duration(i)*time.Millisecond)); err != nil {
+							t.Errorf("Touch: %v", err)
+							return
+						}
+					}
+				})
+			}
+			var upd sync.WaitGroup
+			for range updaters {
+				upd.Go(func() {
+					for range each {
+						for {
+							rec, found, err := kv.Get(ctx, k)
+							if err != nil || !found {
+								t.Errorf("Get = found %v, err %v", found, err)
+								return
+							}
+							n, _ := strconv.Atoi(string(rec.Data))
+							v := rec.Version
+							rec.Data, rec.Version = []byte(strconv.Itoa(n+1)), v+1
+							err = kv.Update(ctx, k, v, rec)
+							if err == nil {
+								acked.Add(1)
+								break
+							}
+							if !errors.Is(err, store.ErrConflict) {
+								t.Errorf("Update: %v", err)
+								return
+							}
+						}
+					}
+				})
+			}
+			upd.Wait()
+			close(done)
+			wg.Wait()
+			rec, _, err := kv.Get(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := acked.Load(); string(rec.Data) != strconv.FormatInt(n, 10) || rec.Version != uint64(n)+1 {
+				t.Errorf("after %d acknowledged increments among touches: Data %q, Version %d; want %d and %d (a touch wrote an old document back)",
+					n, rec.Data, rec.Version, n, n+1)
+			}
+		})
 	}
 }

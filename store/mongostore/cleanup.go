@@ -79,10 +79,12 @@ func (k *kv) sweepClaims(ctx context.Context) error {
 		return err
 	}
 	defer cur.Close(ctx)
-	var claims [][]byte
+	var claims []string
 	for cur.Next(ctx) {
-		if _, c, ok := cur.Current.Lookup(fID).BinaryOK(); ok && len(c) == claimIDLen {
-			claims = append(claims, bytes.Clone(c))
+		if c, ok := cur.Current.Lookup(fID).StringValueOK(); ok {
+			if _, ok := claimKey(c); ok {
+				claims = append(claims, c)
+			}
 		}
 		if len(claims) == k.batch {
 			if err := k.deleteOrphans(ctx, claims, now); err != nil {
@@ -98,14 +100,14 @@ func (k *kv) sweepClaims(ctx context.Context) error {
 }
 
 // deleteOrphans deletes those of claims whose session is gone.
-func (k *kv) deleteOrphans(ctx context.Context, claims [][]byte, now time.Time) error {
+func (k *kv) deleteOrphans(ctx context.Context, claims []string, now time.Time) error {
 	if len(claims) == 0 {
 		return nil
 	}
 	keys := bson.A{}
 	seen := map[string]bool{}
 	for _, c := range claims {
-		if key := string(c[:32]); !seen[key] {
+		if key, _ := claimKey(c); !seen[key] {
 			seen[key] = true
 			keys = append(keys, id(key))
 		}
@@ -122,8 +124,8 @@ func (k *kv) deleteOrphans(ctx context.Context, claims [][]byte, now time.Time) 
 	}
 	orphans := bson.A{}
 	for _, c := range claims {
-		if !alive[string(c[:32])] {
-			orphans = append(orphans, bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: c})
+		if key, _ := claimKey(c); !alive[key] {
+			orphans = append(orphans, c)
 		}
 	}
 	if len(orphans) == 0 {

@@ -17,3 +17,10 @@ const (
 	ClaimMargin = claimMargin
 	Grace       = claimedGrace
 )
+
+// ClaimID returns the _id of the claim of generation gen on key at version, and what
+// the claim is on.
+func ClaimID(key string, version, gen uint64) (id, on string) {
+	on = claimOn(key, version)
+	return claimID(on, gen), on
+}

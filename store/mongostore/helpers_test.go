@@ -152,7 +152,7 @@ func serverSetup(t testing.TB) mongostore.Setup {
 func writeModes(t testing.TB) []mongostore.WriteMode {
 	t.Helper()
 	if serverSetup(t).Writes == mongostore.WriteClaimed {
-		t.Logf("%s: its conditional updates are not atomic (tools/ferretdb/README.md), so the suites run in claimed mode only; TestInPlace checks in-place writes one at a time", serverSetup(t).Server)
+		t.Logf("%s: its conditional updates are not atomic (tools/ferretdb/README.md), so the concurrent suites run in claimed mode only; TestKVBehaviour checks in-place writes one at a time", serverSetup(t).Server)
 		return []mongostore.WriteMode{mongostore.WriteClaimed}
 	}
 	return []mongostore.WriteMode{mongostore.WriteInPlace, mongostore.WriteClaimed}
