@@ -218,16 +218,6 @@ func (k *kv) at(point string) {
 func (k *kv) updateClaimed(ctx context.Context, key string, version uint64, rec store.Record) error {
 	ctx, cancel, deadline := bound(ctx)
 	defer cancel()
-	// One read first, so that a writer bound to fail (the version has moved on) costs
-	// the server no write.
-	err := k.coll.FindOne(ctx, bson.D{{Key: fID, Value: id(key)}, {Key: fVersion, Value: int64(version)}, live(time.Now())},
-		options.FindOne().SetProjection(bson.D{{Key: fID, Value: 1}})).Err()
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return store.ErrConflict
-	}
-	if err != nil {
-		return err
-	}
 	c, err := k.acquire(ctx, key, version, deadline)
 	if err != nil {
 		return err

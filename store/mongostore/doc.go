@@ -74,11 +74,10 @@
 // touch can write back a document an update has just replaced. Only inserts are
 // atomic there, through the unique _id. So on FerretDB a Store uses claimed writes
 // ([WriteClaimed]; [WriteAuto] chooses it when buildInfo reports a
-// ferretdbVersion): an Update first checks that the session is live at the version
-// (one findOne, so that a writer bound to fail writes nothing), then inserts a claim,
-// a small document whose _id is a string of the session's key, the version being
-// changed and a generation, which only one writer can insert; the holder makes the
-// same replaceOne as above and deletes its claim: four round trips.
+// ferretdbVersion): an Update first inserts a claim, a small document whose _id is a
+// string of the session's key, the version being changed and a generation, which only
+// one writer can insert (the others get ErrConflict); the holder makes the same
+// replaceOne as above and deletes its claim: three round trips.
 // A Touch reads the version, claims it, updates and deletes the claim: four round
 // trips, and it gives way (does nothing) when another write holds the claim. Create
 // is an insertOne (and, only where an expired document is in the way, a deleteOne of

@@ -23,7 +23,7 @@ import (
 // .ci/mongo start runs FerretDB there when no MongoDB answers.
 var mongoURL = testenv.Getenv("MONGO_URL", "mongodb://127.0.0.1:27017")
 
-// testDB is the prefix of the tests' databases.
+// testDB is the database of the tests' collections.
 const testDB = "typedsession_test"
 
 // connect returns a client of uri (mongoURL when empty), pinged, and disconnects it
@@ -77,22 +77,22 @@ func client(t testing.TB) *mongo.Client {
 	return sharedClient
 }
 
-// collection returns a collection of c, in a database no other test uses, dropped
-// when the test ends. A database of its own, not only a collection: FerretDB keeps a
-// database in one SQLite file, whose writes wait for each other.
+// collection returns a collection of c no other test uses, dropped when the test
+// ends. The collections share one database: FerretDB creates a SQLite file per
+// database, under a lock that every other command waits for.
 func collection(t testing.TB, c *mongo.Client) *mongo.Collection {
 	t.Helper()
 	var b [6]byte
 	rand.Read(b[:])
-	db := c.Database(testDB + "_" + hex.EncodeToString(b[:]))
+	coll := c.Database(testDB).Collection("sessions_" + hex.EncodeToString(b[:]))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := db.Drop(ctx); err != nil {
-			t.Errorf("dropping the database %s: %v", db.Name(), err)
+		if err := coll.Drop(ctx); err != nil {
+			t.Errorf("dropping %s: %v", coll.Name(), err)
 		}
 	})
-	return db.Collection("sessions")
+	return coll
 }
 
 // mustNew returns mongostore.New(coll, opts), which must succeed, closed when the
@@ -107,16 +107,13 @@ func mustNew(t testing.TB, coll *mongo.Collection, opts mongostore.Options) *mon
 	return s
 }
 
-// newStore returns a Store with opts on a collection of its own, set up, and the
-// collection.
+// newStore returns a Store with opts on a collection of its own, and the collection.
+// It does not call Setup (the indexes change no result, and FerretDB serialises the
+// commands that make them with every other): TestSetup does.
 func newStore(t testing.TB, opts mongostore.Options) (*mongostore.Store, *mongo.Collection) {
 	t.Helper()
 	coll := collection(t, client(t))
-	s := mustNew(t, coll, opts)
-	if _, err := s.Setup(context.Background()); err != nil {
-		t.Fatalf("Setup: %v", err)
-	}
-	return s, coll
+	return mustNew(t, coll, opts), coll
 }
 
 var (

@@ -430,34 +430,42 @@ func TestErrorsAreNotNotFound(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Disconnect(context.Background()) })
 	for _, mode := range []mongostore.WriteMode{mongostore.WriteAuto, mongostore.WriteInPlace, mongostore.WriteClaimed} {
-		s := mustNew(t, c.Database(testDB).Collection("sessions"), mongostore.Options{Writes: mode})
-		kv := s.KV.(store.OwnerKV)
-		ctx := t.Context()
-		_, found, err := kv.Get(ctx, key())
-		if err == nil || found || !strings.HasPrefix(err.Error(), "mongostore: ") {
-			t.Errorf("%v: Get with the server down = found %v, err %v; want a mongostore: error", mode, found, err)
+		t.Run("writes="+mode.String(), func(t *testing.T) {
+			t.Parallel()
+			checkDown(t, mustNew(t, c.Database(testDB).Collection("sessions"), mongostore.Options{Writes: mode}))
+		})
+	}
+}
+
+// checkDown checks that every operation of s, whose server is out of reach, is an
+// error.
+func checkDown(t *testing.T, s *mongostore.Store) {
+	kv := s.KV.(store.OwnerKV)
+	ctx := t.Context()
+	_, found, err := kv.Get(ctx, key())
+	if err == nil || found || !strings.HasPrefix(err.Error(), "mongostore: ") {
+		t.Errorf("Get with the server down = found %v, err %v; want a mongostore: error", found, err)
+	}
+	for name, err := range map[string]error{
+		"Create": kv.Create(ctx, key(), record("x", 1, time.Hour)),
+		"Update": kv.Update(ctx, key(), 1, record("x", 2, time.Hour)),
+		"Touch":  kv.Touch(ctx, key(), time.Now(), time.Now().Add(time.Hour)),
+		"Delete": kv.Delete(ctx, key()),
+	} {
+		if err == nil || errors.Is(err, store.ErrConflict) || !strings.HasPrefix(err.Error(), "mongostore: ") {
+			t.Errorf("%s with the server down: err = %v, want a mongostore: error that is not ErrConflict", name, err)
 		}
-		for name, err := range map[string]error{
-			"Create": kv.Create(ctx, key(), record("x", 1, time.Hour)),
-			"Update": kv.Update(ctx, key(), 1, record("x", 2, time.Hour)),
-			"Touch":  kv.Touch(ctx, key(), time.Now(), time.Now().Add(time.Hour)),
-			"Delete": kv.Delete(ctx, key()),
-		} {
-			if err == nil || errors.Is(err, store.ErrConflict) || !strings.HasPrefix(err.Error(), "mongostore: ") {
-				t.Errorf("%v: %s with the server down: err = %v, want a mongostore: error that is not ErrConflict", mode, name, err)
-			}
-		}
-		if _, err := kv.Owned(ctx, "alice"); err == nil {
-			t.Errorf("%v: Owned with the server down succeeded", mode)
-		}
-		if _, err := kv.DeleteOwned(ctx, "alice", ""); err == nil {
-			t.Errorf("%v: DeleteOwned with the server down succeeded", mode)
-		}
-		if _, err := s.Setup(ctx); err == nil {
-			t.Errorf("%v: Setup with the server down succeeded", mode)
-		}
-		if _, err := s.DeleteExpired(ctx); err == nil {
-			t.Errorf("%v: DeleteExpired with the server down succeeded", mode)
-		}
+	}
+	if _, err := kv.Owned(ctx, "alice"); err == nil {
+		t.Errorf("Owned with the server down succeeded")
+	}
+	if _, err := kv.DeleteOwned(ctx, "alice", ""); err == nil {
+		t.Errorf("DeleteOwned with the server down succeeded")
+	}
+	if _, err := s.Setup(ctx); err == nil {
+		t.Errorf("Setup with the server down succeeded")
+	}
+	if _, err := s.DeleteExpired(ctx); err == nil {
+		t.Errorf("DeleteExpired with the server down succeeded")
 	}
 }
