@@ -11,7 +11,7 @@ import (
 // canonical 440-byte Profile. backend=noop is harness-noop: the same router, recorder
 // and checks with a session layer that does nothing.
 func BenchmarkRequest(b *testing.B) {
-	for _, be := range []workload.Backend{memory, memoryGojson, memoryBinary, redis, postgres, cookie, cookieGojson, cookieBinary, workload.Noop} {
+	for _, be := range []workload.Backend{memory, memoryGojson, memoryBinary, redis, postgres, mongodb, cookie, cookieGojson, cookieBinary, workload.Noop} {
 		b.Run("backend="+be.Name, func(b *testing.B) {
 			workload.Bench(b, be, workload.Ops, workload.Canonical())
 		})
@@ -27,6 +27,7 @@ func BenchmarkSize(b *testing.B) {
 		{Backend: memoryBinary, Sizes: workload.ServerSizes},
 		{Backend: redis, Sizes: workload.ServerSizes},
 		{Backend: postgres, Sizes: workload.ServerSizes},
+		{Backend: mongodb, Sizes: workload.ServerSizes},
 		{Backend: cookie, Sizes: workload.CookieSizes},
 	})
 }
