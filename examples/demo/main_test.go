@@ -62,7 +62,7 @@ func TestDemoMongoDown(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	t.Setenv("MONGO_URL", "mongodb://demo:secret@"+addr+"/?directConnection=true")
+	t.Setenv("MONGO_URL", "mongodb://demo:secret@"+addr+"/?directConnection=true&serverSelectionTimeoutMS=300")
 	_, _, err = openStore("mongo")
 	if err == nil || !strings.Contains(err.Error(), "MONGO_URL=mongodb://demo:xxxxx@"+addr) || strings.Contains(err.Error(), "secret") {
 		t.Errorf("openStore(mongo) with no server at MONGO_URL: err = %v; want an error naming MONGO_URL, without the password", err)

@@ -85,7 +85,8 @@ func openMongo() (store.Store, func(), error) {
 	if u, err := url.Parse(uri); err == nil {
 		where += "=" + u.Redacted() // no password in the log
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(5 * time.Second))
+	// Five seconds to find the server, unless MONGO_URL says (serverSelectionTimeoutMS).
+	client, err := mongo.Connect(options.Client().SetServerSelectionTimeout(5 * time.Second).ApplyURI(uri))
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: %s: %w", where, err)
 	}
