@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -29,7 +28,7 @@ import (
 // from and a generation (0, unless a claim was left behind: below). A writer that
 // cannot insert it gives way (Update returns ErrConflict, Touch does nothing). The
 // holder then makes the same conditional write as in place, and deletes its claim.
-// Every writer of a version holds the same claim, so no two writes of one document
+// Every update of a version needs the same claim, so no two updates of one document
 // ever run at once, and each runs on what the one before it wrote.
 //
 // A writer can stop between its claim and its delete (a crash, a lost connection, a
@@ -56,9 +55,8 @@ const (
 
 // The fields of a claim.
 const (
-	fClaim  = "claim"  // what the claim is on: the key and the version
-	fHolder = "holder" // a random number of the writer that holds it
-	fUntil  = "until"  // when it may be broken
+	fClaim = "claim" // what the claim is on: the key and the version
+	fUntil = "until" // when it may be broken
 )
 
 // A claim's _id is a string, "c:" then the key, the version and the generation in
@@ -112,7 +110,6 @@ func claimKey(id string) (string, bool) {
 // claim is a claim a writer holds.
 type claim struct {
 	id       string
-	holder   int64
 	deadline time.Time // its writer's; it holds until deadline + claimMargin
 }
 
@@ -131,14 +128,13 @@ func bound(ctx context.Context) (context.Context, context.CancelFunc, time.Time)
 // deadline is deadline. It returns nil, nil if another writer holds the claim.
 func (k *kv) acquire(ctx context.Context, key string, version uint64, deadline time.Time) (*claim, error) {
 	on := claimOn(key, version)
-	c := &claim{holder: rand.Int64(), deadline: deadline}
+	c := &claim{deadline: deadline}
 	until := bson.NewDateTimeFromTime(deadline.Add(claimMargin))
 	insert := func(gen uint64) (bool, error) {
 		c.id = claimID(on, gen)
 		_, err := k.coll.InsertOne(ctx, bson.D{
 			{Key: fID, Value: c.id},
 			{Key: fClaim, Value: on},
-			{Key: fHolder, Value: c.holder},
 			{Key: fUntil, Value: until},
 		})
 		if mongo.IsDuplicateKeyError(err) {
@@ -186,7 +182,7 @@ func held(c *claim, ok bool, err error) (*claim, error) {
 // is left to expire, since a writer that late cannot tell whether it still holds it.
 // A release that fails leaves the claim to expire too.
 //
-// It deletes by _id alone (the one filter FerretDB does not run by decoding every
+// It deletes by _id (the one filter FerretDB does not run by decoding every
 // document): only its holder deletes a claim while it holds (the sweep of
 // DeleteExpired takes only claims past their time), so the claim at c.id is c's.
 func (k *kv) release(ctx context.Context, c *claim) {
@@ -200,10 +196,17 @@ func (k *kv) release(ctx context.Context, c *claim) {
 
 // answered reports whether err says the server ran the command to its end (a success,
 // a conflict, an error from the server), rather than that the command may still be
-// on its way or running (a network error, a deadline).
+// on its way or running (a network error, a deadline, a cancellation: the driver
+// reports a network error as a mongo.CommandError too).
 func answered(err error) bool {
+	switch {
+	case err == nil || errors.Is(err, store.ErrConflict):
+		return true
+	case mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.Is(err, context.Canceled):
+		return false
+	}
 	var se mongo.ServerError
-	return err == nil || errors.Is(err, store.ErrConflict) || errors.As(err, &se)
+	return errors.As(err, &se)
 }
 
 // at calls the test hook, if any.

@@ -1,7 +1,9 @@
 package mongostore_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +26,6 @@ func putClaim(t *testing.T, coll *mongo.Collection, key string, version, gen uin
 	_, err := coll.InsertOne(t.Context(), bson.D{
 		{Key: "_id", Value: id},
 		{Key: "claim", Value: on},
-		{Key: "holder", Value: int64(42)},
 		{Key: "until", Value: until},
 	})
 	if err != nil {
@@ -241,5 +242,28 @@ func TestTouchRacesUpdate(t *testing.T) {
 					n, rec.Data, rec.Version, n, n+1)
 			}
 		})
+	}
+}
+
+// TestAnswered checks which errors say a write reached its end on the server (its
+// claim may go) and which leave it possibly on its way (its claim must stay).
+func TestAnswered(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"success", nil, true},
+		{"conflict", store.ErrConflict, true},
+		{"server error", mongo.CommandError{Code: 2, Message: "BadValue"}, true},
+		{"write error", mongo.WriteException{WriteErrors: []mongo.WriteError{{Code: 10334, Message: "too large"}}}, true},
+		{"network error as a command error", mongo.CommandError{Labels: []string{"NetworkError"}, Message: "connection closed"}, false},
+		{"deadline", fmt.Errorf("replace: %w", context.DeadlineExceeded), false},
+		{"cancelled", fmt.Errorf("replace: %w", context.Canceled), false},
+		{"server selection", errors.New("server selection error: context deadline exceeded"), false},
+	} {
+		if got := mongostore.Answered(tc.err); got != tc.want {
+			t.Errorf("answered(%s: %v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
 	}
 }

@@ -24,3 +24,7 @@ func ClaimID(key string, version, gen uint64) (id, on string) {
 	on = claimOn(key, version)
 	return claimID(on, gen), on
 }
+
+// Answered reports whether err says the server ran a claimed write to its end, so
+// that its claim may go.
+var Answered = answered
