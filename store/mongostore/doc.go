@@ -86,11 +86,18 @@
 // A writer interrupted between its claim and its deletion (a crash, a lost connection,
 // its deadline) leaves the claim behind. It holds until that writer's deadline (its
 // context's, at most 10 s away) plus a 10 s margin for a command still on its way,
-// during which writes to that session are ErrConflict; after that, the next writer
-// breaks it by inserting the next generation. [Store.DeleteExpired] deletes the
+// during which updates of that session are ErrConflict and touches do nothing; after
+// that, the next writer breaks it by inserting the next generation. [Store.DeleteExpired] deletes the
 // claims of sessions that are gone. Claims live in the same collection; they have no
 // expiry, owner or data field, so nothing else sees them. On any server whose
 // conditional updates are not atomic, set Options.Writes to WriteClaimed.
+//
+// Deletes by a filter take no claim: FerretDB reads what matches, then deletes it by
+// _id. So DeleteOwned can delete a session that a concurrent request has just ended
+// (the marker goes too, and a late request bearing its token is then a new visitor
+// rather than one whose session ended), and DeleteExpired, in claimed mode, deletes a
+// session only a minute after its expiry, so that no touch that began before it can be
+// under way.
 //
 // # Indexes and expired sessions
 //

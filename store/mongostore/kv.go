@@ -194,7 +194,10 @@ func (k *kv) createClaimed(ctx context.Context, key string, rec store.Record) er
 		return err
 	}
 	// A document is in the way. If it has expired, delete it and insert again: a
-	// writer that inserts meanwhile makes the second insert fail, as it should.
+	// writer that inserts meanwhile makes the second insert fail, as it should. (On
+	// FerretDB the deleteOne is itself a read, then a delete by _id: two Creates of
+	// one key racing over an expired document, which takes two tokens with one
+	// SHA-256, could see the second delete the first's new document.)
 	res, err := k.coll.DeleteOne(ctx, bson.D{{Key: fID, Value: id(key)}, expired(time.Now())})
 	if err != nil {
 		return err
