@@ -12,6 +12,7 @@ import (
 	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 	"github.com/seed96b21533/typedsession/store/memstore"
+	"github.com/seed96b21533/typedsession/store/mongostore"
 	"github.com/seed96b21533/typedsession/store/pgstore"
 	"github.com/seed96b21533/typedsession/store/redisstore"
 	"github.com/seed96b21533/typedsession/store/storetest"
@@ -87,6 +88,15 @@ func redisReplicated(name string, opts redisstore.Options) workload.Backend {
 		return layer(tb, st, cfg, nil, true)
 	}}
 }
+
+var mongodb = workload.Backend{Name: "mongo", Open: func(tb testing.TB, cfg workload.Config) workload.Layer {
+	st, err := mongostore.New(mongoCollection(tb, mongoClient(tb), "mongostore"), mongostore.Options{})
+	must(tb, err, "mongostore.New")
+	// The indexes, and the write mode settled; no cleanup goroutine during timing.
+	_, err = st.Setup(context.Background())
+	must(tb, err, "mongostore.Setup")
+	return layer(tb, st, cfg, nil, true)
+}}
 
 func memoryBackend(name string, codec typedsession.Codec) workload.Backend {
 	return workload.Backend{Name: name, Open: func(tb testing.TB, cfg workload.Config) workload.Layer {

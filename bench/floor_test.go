@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/seed96b21533/typedsession/bench/workload"
 )
@@ -35,12 +36,13 @@ var floorOps = []workload.Op{workload.OpRead, workload.OpWrite, workload.OpNew}
 //
 //	redis    (bare rueidis, default options)  read: GET k; write: GET k + SET k v EX; new: SET k' v EX
 //	postgres (bare pgxpool)                   read: SELECT data WHERE key = $1; write: SELECT + UPSERT; new: UPSERT of a fresh key
+//	mongo    (bare mongo-driver v2)           read: FindOne by _id; write: FindOne + UpdateOne $set data, expiry; new: InsertOne
 //	memory   (sync.Map of *Profile)           read: Load; write: Load, copy, Store; new: Store under a fresh key
 //	cookie   (AES-256-GCM, base64url)         read: decode + Open; write: Open + Seal + encode; new: Seal + encode
 func BenchmarkFloor(b *testing.B) {
 	value, err := json.Marshal(workload.Canonical())
 	must(b, err, "json.Marshal")
-	for _, f := range []floor{redisFloor, postgresFloor, memoryFloor, cookieFloor} {
+	for _, f := range []floor{redisFloor, postgresFloor, mongoFloor, memoryFloor, cookieFloor} {
 		b.Run("backend="+f.name, func(b *testing.B) {
 			for _, op := range floorOps {
 				b.Run("op="+string(op), func(b *testing.B) {
@@ -165,6 +167,56 @@ var postgresFloor = floor{name: "postgres", open: func(tb testing.TB, value []by
 			return func() error {
 				rand.Read(key)
 				_, err := pool.Exec(ctx, upsert, key, value, time.Now().Add(floorTTL))
+				return err
+			}
+		}
+	}
+}}
+
+// mongoFloor works on documents shaped as mongostore's: a 32-byte binary _id, the value
+// as binary data, an expiry.
+var mongoFloor = floor{name: "mongo", open: func(tb testing.TB, value []byte) func(workload.Op, int) func() error {
+	coll := mongoCollection(tb, mongoClient(tb), "floor")
+	ctx := context.Background()
+	data := bson.Binary{Data: value}
+	var keys [workload.Sessions]bson.Binary
+	for s := range keys {
+		k := make([]byte, 32)
+		rand.Read(k)
+		keys[s] = bson.Binary{Data: k}
+		_, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: keys[s]}, {Key: "data", Value: data}, {Key: "expiry", Value: time.Now().Add(floorTTL)}})
+		must(tb, err, "seeding")
+	}
+	return func(op workload.Op, s int) func() error {
+		filter := bson.D{{Key: "_id", Value: keys[s]}}
+		get := func() error {
+			raw, err := coll.FindOne(ctx, filter).Raw()
+			if err != nil {
+				return err
+			}
+			if _, got, _ := raw.Lookup("data").BinaryOK(); len(got) != len(value) {
+				return fmt.Errorf("FindOne: %d bytes, want %d", len(got), len(value))
+			}
+			return nil
+		}
+		switch op {
+		case workload.OpRead:
+			return get
+		case workload.OpWrite:
+			return func() error {
+				if err := get(); err != nil {
+					return err
+				}
+				_, err := coll.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{
+					{Key: "data", Value: data}, {Key: "expiry", Value: time.Now().Add(floorTTL)},
+				}}})
+				return err
+			}
+		default:
+			return func() error {
+				k := make([]byte, 32)
+				rand.Read(k)
+				_, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: bson.Binary{Data: k}}, {Key: "data", Value: data}, {Key: "expiry", Value: time.Now().Add(floorTTL)}})
 				return err
 			}
 		}

@@ -13,7 +13,7 @@ import (
 // backend=redis-wait1 run on a master with a replica of their own, by default and
 // with every write waiting for the replica.
 func BenchmarkRequest(b *testing.B) {
-	for _, be := range []workload.Backend{memory, memoryGojson, memoryBinary, redis, redisReplica, redisWait1, postgres, cookie, cookieGojson, cookieBinary, workload.Noop} {
+	for _, be := range []workload.Backend{memory, memoryGojson, memoryBinary, redis, redisReplica, redisWait1, postgres, mongodb, cookie, cookieGojson, cookieBinary, workload.Noop} {
 		b.Run("backend="+be.Name, func(b *testing.B) {
 			workload.Bench(b, be, workload.Ops, workload.Canonical())
 		})
@@ -29,6 +29,7 @@ func BenchmarkSize(b *testing.B) {
 		{Backend: memoryBinary, Sizes: workload.ServerSizes},
 		{Backend: redis, Sizes: workload.ServerSizes},
 		{Backend: postgres, Sizes: workload.ServerSizes},
+		{Backend: mongodb, Sizes: workload.ServerSizes},
 		{Backend: cookie, Sizes: workload.CookieSizes},
 	})
 }

@@ -12,16 +12,20 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/rueidis"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
 	"github.com/seed96b21533/typedsession/internal/redistest"
 	"github.com/seed96b21533/typedsession/internal/testenv"
 )
 
-// Servers are found as the store tests find them: REDIS_ADDR and PG_URL with loopback
-// defaults; a missing server skips the benchmark locally and fails it under CI.
+// Servers are found as the store tests find them: REDIS_ADDR, PG_URL and MONGO_URL with
+// loopback defaults; a missing server skips the benchmark locally and fails it under CI.
 var (
 	redisAddr = testenv.Getenv("REDIS_ADDR", "127.0.0.1:6379")
 	pgURL     = testenv.Getenv("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+	mongoURL  = testenv.Getenv("MONGO_URL", "mongodb://127.0.0.1:27017")
 )
 
 // The clients are shared by every benchmark of the run (as an application shares
@@ -33,6 +37,9 @@ var (
 	pgOnce      sync.Once
 	pgShared    *pgxpool.Pool
 	pgErr       error
+	mongoOnce   sync.Once
+	mongoShared *mongo.Client
+	mongoErr    error
 )
 
 // redisClient returns a rueidis client with default options.
@@ -77,6 +84,38 @@ func pgPool(tb testing.TB) *pgxpool.Pool {
 		testenv.Unavailable(tb, "PostgreSQL at "+pgURL, pgErr)
 	}
 	return pgShared
+}
+
+// mongoClient returns a MongoDB client with default options (but a 5-second server
+// selection timeout, so that a missing server is reported soon).
+func mongoClient(tb testing.TB) *mongo.Client {
+	tb.Helper()
+	mongoOnce.Do(func() {
+		mongoShared, mongoErr = mongo.Connect(options.Client().ApplyURI(mongoURL).SetServerSelectionTimeout(5 * time.Second))
+		if mongoErr == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if mongoErr = mongoShared.Ping(ctx, readpref.Primary()); mongoErr != nil {
+				mongoShared.Disconnect(ctx)
+			}
+		}
+	})
+	if mongoErr != nil {
+		testenv.Unavailable(tb, "MongoDB at "+mongoURL+" (.ci/mongo start runs FerretDB there)", mongoErr)
+	}
+	return mongoShared
+}
+
+// mongoCollection returns a collection in a fresh database, dropped when tb ends.
+func mongoCollection(tb testing.TB, client *mongo.Client, name string) *mongo.Collection {
+	tb.Helper()
+	db := client.Database(unique("bench_" + name + "_"))
+	tb.Cleanup(func() {
+		if err := db.Drop(context.Background()); err != nil {
+			tb.Errorf("dropping the database %s: %v", db.Name(), err)
+		}
+	})
+	return db.Collection("sessions")
 }
 
 // unique returns name with a random suffix, for a key prefix or a table of one run.

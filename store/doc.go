@@ -6,14 +6,15 @@
 //
 // # Two ways to be a store
 //
-// A server-side store (store/memstore, store/redisstore, store/pgstore) implements
-// [KV]: five context-first methods on records keyed by the SHA-256 digest of a token,
-// with compare-and-swap on the record's version. Its constructor returns a type that
-// embeds a [KVStore] over that KV, which makes it a [Store]: the KVStore mints tokens
-// (256 bits from crypto/rand, base64url), rejects malformed tokens without touching
-// the KV, and hashes them, so that a KV never sees a token and a leaked keyspace or
-// table yields no usable session. A KV that can also find records by their Owner
-// implements [OwnerKV], and its KVStore is then an [OwnerStore] ("log out everywhere").
+// A server-side store (store/memstore, store/redisstore, store/pgstore,
+// store/mongostore) implements [KV]: five context-first methods on records keyed by
+// the SHA-256 digest of a token, with compare-and-swap on the record's version. Its
+// constructor returns a type that embeds a [KVStore] over that KV, which makes it a
+// [Store]: the KVStore mints tokens (256 bits from crypto/rand, base64url), rejects
+// malformed tokens without touching the KV, and hashes them, so that a KV never sees
+// a token and a leaked keyspace or table yields no usable session. A KV that can also
+// find records by their Owner implements [OwnerKV], and its KVStore is then an
+// [OwnerStore] ("log out everywhere").
 //
 // A store that keeps the whole session in the token itself (store/cookiestore, a
 // sealed cookie) implements [Store] directly.

@@ -5,6 +5,7 @@
 //	go run ./examples/demo                  # memstore, http://127.0.0.1:8080
 //	STORE=redis go run ./examples/demo      # Redis at REDIS_ADDR (default 127.0.0.1:6379)
 //	STORE=postgres go run ./examples/demo   # PostgreSQL at PG_URL (default postgres://postgres@127.0.0.1:5432/test)
+//	STORE=mongo go run ./examples/demo      # MongoDB at MONGO_URL (default mongodb://127.0.0.1:27017; .ci/mongo start runs FerretDB there)
 //	STORE=cookie go run ./examples/demo     # the whole session sealed in the cookie (key: COOKIE_KEY)
 //
 // It serves plain http, on a loopback address only, so the cookie is not Secure

@@ -17,11 +17,11 @@ import (
 	"github.com/seed96b21533/typedsession/store/memstore"
 )
 
-// The stores the flows run on: the two without a server always, Redis and PostgreSQL
-// where their servers answer (and, under CI, they must).
+// The stores the flows run on: the two without a server always, Redis, PostgreSQL and
+// MongoDB where their servers answer (and, under CI, they must).
 var (
-	allStores    = []string{"memory", "cookie", "redis", "postgres"}
-	serverStores = []string{"memory", "redis", "postgres"} // those that list and end sessions
+	allStores    = []string{"memory", "cookie", "redis", "postgres", "mongo"}
+	serverStores = []string{"memory", "redis", "postgres", "mongo"} // those that list and end sessions
 )
 
 // serve starts the demo over the store kind on an httptest server.
@@ -460,6 +460,7 @@ func TestStartupErrors(t *testing.T) {
 		{"redis", "REDIS_ADDR", "127.0.0.1:1", "cannot reach Redis at 127.0.0.1:1 (set REDIS_ADDR"},
 		{"postgres", "PG_URL", "postgres://postgres:secret@127.0.0.1:1/test", "cannot reach PostgreSQL at postgres://postgres:xxxxx@127.0.0.1:1/test (set PG_URL)"},
 		{"postgres", "PG_URL", "postgres://[::1", "PG_URL is not a PostgreSQL connection string"},
+		{"mongo", "MONGO_URL", "mongodb://app:secret@127.0.0.1:1/?serverSelectionTimeoutMS=500", "no MongoDB answers at MONGO_URL=mongodb://app:xxxxx@127.0.0.1:1/"},
 		{"cookie", "COOKIE_KEY", "c2hvcnQ=", "COOKIE_KEY decodes to 5 bytes, want 32"},
 		{"cookie", "COOKIE_KEY", "!!", "COOKIE_KEY is not standard base64"},
 		{"nosuchstore", "STORE", "nosuchstore", `unknown STORE="nosuchstore"`},

@@ -15,15 +15,18 @@ import (
 	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/cookiestore"
 	"github.com/seed96b21533/typedsession/store/memstore"
+	"github.com/seed96b21533/typedsession/store/mongostore"
 	"github.com/seed96b21533/typedsession/store/pgstore"
 	"github.com/seed96b21533/typedsession/store/redisstore"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // connectTimeout bounds how long the demo waits for PostgreSQL at startup.
 const connectTimeout = 5 * time.Second
 
 // openStore returns the store named by kind (the STORE variable: "" or "memory",
-// "redis", "postgres", "cookie") and a function that releases it. An error names the
+// "redis", "postgres", "mongo", "cookie") and a function that releases it. An error names the
 // variable to fix.
 //
 // The server-side stores come wrapped in a type of inspect.go that also reads their
@@ -88,6 +91,8 @@ func openStore(kind string) (store.Store, func(), error) {
 			return nil, nil, err
 		}
 		return redisRaw{Store: s, client: client}, client.Close, nil
+	case "mongo":
+		return openMongo()
 	case "cookie":
 		key, err := cookieKey()
 		if err != nil {
@@ -99,7 +104,7 @@ func openStore(kind string) (store.Store, func(), error) {
 		}
 		return s, func() {}, nil
 	}
-	return nil, nil, fmt.Errorf("demo: unknown STORE=%q (want memory, redis, postgres or cookie)", kind)
+	return nil, nil, fmt.Errorf("demo: unknown STORE=%q (want memory, redis, postgres, mongo or cookie)", kind)
 }
 
 const (
@@ -119,10 +124,51 @@ func describeStore(kind string) string {
 		return "Redis at " + getenv("REDIS_ADDR", defaultRedisAddr) + ", keys " + redisPrefix + "… (store/redisstore)"
 	case "postgres":
 		return "PostgreSQL at " + redactURL(getenv("PG_URL", defaultPGURL)) + ", table " + pgTable + " (store/pgstore)"
+	case "mongo":
+		return "MongoDB at " + redactURL(getenv("MONGO_URL", "mongodb://127.0.0.1:27017")) + " (store/mongostore)"
 	case "cookie":
 		return "the cookie itself, sealed with AES-256-GCM (store/cookiestore)"
 	}
 	return "the store STORE=" + kind + " names"
+}
+
+// openMongo opens the MongoDB store: the collection MONGO_COLLECTION (default
+// sessions) of the database MONGO_DB (default typedsession_demo) at MONGO_URL
+// (default mongodb://127.0.0.1:27017), with its indexes made and, on a server without
+// TTL indexes (FerretDB), the cleanup started.
+func openMongo() (store.Store, func(), error) {
+	uri := getenv("MONGO_URL", "mongodb://127.0.0.1:27017")
+	where := "MONGO_URL"
+	if u, err := url.Parse(uri); err == nil {
+		where += "=" + u.Redacted() // no password in the log
+	}
+	// Five seconds to find the server, unless MONGO_URL says (serverSelectionTimeoutMS).
+	client, err := mongo.Connect(options.Client().SetServerSelectionTimeout(5 * time.Second).ApplyURI(uri))
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: %s: %w", where, err)
+	}
+	disconnect := func() { client.Disconnect(context.Background()) }
+	coll := client.Database(getenv("MONGO_DB", "typedsession_demo")).Collection(getenv("MONGO_COLLECTION", "sessions"))
+	s, err := mongostore.New(coll, mongostore.Options{})
+	if err != nil {
+		disconnect()
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	setup, err := s.Setup(ctx)
+	if err != nil {
+		disconnect()
+		return nil, nil, fmt.Errorf("demo: no MongoDB answers at %s (.ci/mongo start runs FerretDB there): %w", where, err)
+	}
+	for _, u := range setup.Unsupported {
+		log.Printf("demo: %s: %s", setup.Server, u)
+	}
+	if setup.NeedsCleanup() {
+		s.StartCleanup(time.Minute)
+	}
+	log.Printf("demo: %s, %s writes, collection %s.%s", setup.Server, setup.Writes, coll.Database().Name(), coll.Name())
+	return s, func() { s.Close(); disconnect() }, nil
 }
 
 func getenv(key, def string) string {

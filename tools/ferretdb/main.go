@@ -140,10 +140,15 @@ func Start(addr, dir string, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: addr},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: (&url.URL{Scheme: "file", Path: abs + "/"}).String(),
+		Listener: ferretdb.ListenerConfig{TCP: addr},
+		Logger:   logger,
+		Handler:  "sqlite",
+		// FerretDB puts SQLite in WAL mode. synchronous(normal) makes a commit return
+		// without waiting for fsync (a crash of the machine may lose the last commits,
+		// never corrupt a file: nothing a test server keeps matters after it), so
+		// that concurrent writers, which take SQLite's one write lock in turn, do not
+		// queue behind fsyncs.
+		SQLiteURL: (&url.URL{Scheme: "file", Path: abs + "/", RawQuery: "_pragma=synchronous(normal)"}).String(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start FerretDB on %s: %w", addr, err)

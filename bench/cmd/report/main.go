@@ -161,7 +161,7 @@ var peerOf = map[string]string{
 // floorOf names the floor backend of each of our backends.
 var floorOf = map[string]string{
 	"memory": "memory", "memory-gojson": "memory", "memory-binary": "memory",
-	"redis": "redis", "redis-replica": "redis", "redis-wait1": "redis", "postgres": "postgres",
+	"redis": "redis", "redis-replica": "redis", "redis-wait1": "redis", "postgres": "postgres", "mongo": "mongo",
 	"cookie": "cookie", "cookie-gojson": "cookie", "cookie-binary": "cookie",
 }
 
@@ -279,13 +279,13 @@ func (res results) goals(w io.Writer) {
 			line("cookie "+op+" / gorilla-cookie "+op, mode, req("cookie", op, mode), req("gorilla-cookie", op, mode), "ns/op", 0.25)
 			line("cookie-binary "+op+" / gorilla-cookie "+op, mode, req("cookie-binary", op, mode), req("gorilla-cookie", op, mode), "ns/op", 0.25)
 		}
-		for _, be := range []string{"redis", "postgres"} {
+		for _, be := range []string{"redis", "postgres", "mongo"} {
 			for _, op := range []string{"read", "write"} {
 				line(be+" "+op+" / floor", mode, req(be, op, mode), fl(be, op, mode), "ns/op", 1.15)
 			}
 			line(be+" idle-read / read", mode, req(be, "idle-read", mode), req(be, "read", mode), "ns/op", 1.15)
 		}
-		for _, be := range []string{"memory", "redis", "postgres", "cookie"} {
+		for _, be := range []string{"memory", "redis", "postgres", "mongo", "cookie"} {
 			line(be+" untouched / harness-noop untouched", mode, req(be, "untouched", mode), req("noop", "untouched", mode), "ns/op", 1.10)
 		}
 	}
