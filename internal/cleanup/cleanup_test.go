@@ -2,6 +2,7 @@ package cleanup
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,4 +40,46 @@ func TestStartPanicsOnBadInterval(t *testing.T) {
 	}()
 	var r Runner
 	r.Start(0, func(context.Context) {})
+}
+
+// TestRunDeadline checks that a call that blocks (a stalled store) ends at its
+// deadline, and that Stopped tells that from a call Stop cut short.
+func TestRunDeadline(t *testing.T) {
+	r := Runner{MinTimeout: 50 * time.Millisecond}
+	type ended struct {
+		stopped  bool
+		deadline bool
+	}
+	calls := make(chan ended, 10)
+	r.Start(time.Millisecond, func(ctx context.Context) {
+		if _, ok := ctx.Deadline(); !ok {
+			t.Error("a call's context has no deadline")
+		}
+		<-ctx.Done()
+		calls <- ended{Stopped(ctx), errors.Is(ctx.Err(), context.DeadlineExceeded)}
+	})
+	t.Cleanup(r.Stop)
+	select {
+	case e := <-calls:
+		if e.stopped || !e.deadline {
+			t.Errorf("a call past its deadline: Stopped = %v, DeadlineExceeded = %v; want false, true", e.stopped, e.deadline)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a blocked call did not end within 10s of its 50ms deadline")
+	}
+
+	// A call in progress when Stop is called is cut short by it. (Start stops the loop
+	// above first: the call it cuts short reports on calls too, and is skipped.)
+	r.MinTimeout = time.Hour
+	started, cut := make(chan struct{}), make(chan ended, 1)
+	r.Start(time.Millisecond, func(ctx context.Context) {
+		close(started)
+		<-ctx.Done()
+		cut <- ended{Stopped(ctx), errors.Is(ctx.Err(), context.DeadlineExceeded)}
+	})
+	<-started
+	r.Stop()
+	if e := <-cut; !e.stopped || e.deadline {
+		t.Errorf("a call cut short by Stop: Stopped = %v, DeadlineExceeded = %v; want true, false", e.stopped, e.deadline)
+	}
 }

@@ -143,17 +143,18 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	}
 }
 
-// StartCleanup starts a goroutine that calls [Store.DeleteExpired] every
-// interval until [Store.Close]. Its errors go to Options.Logger. Calling
-// StartCleanup again replaces the running cleanup with one at the new interval.
-// StartCleanup panics if interval is not positive.
+// StartCleanup starts a goroutine that calls [Store.DeleteExpired] every interval
+// until [Store.Close]. Each call has a deadline, the interval or 30 seconds if that is
+// longer, so that a server that stalls holds the cleanup up that long at most; its
+// errors go to Options.Logger. Calling StartCleanup again replaces the running cleanup
+// with one at the new interval. StartCleanup panics if interval is not positive.
 func (s *Store) StartCleanup(interval time.Duration) {
 	if interval <= 0 {
 		panic("pgstore: StartCleanup interval must be positive")
 	}
 	s.cleanup.Start(interval, func(ctx context.Context) {
 		n, err := s.DeleteExpired(ctx)
-		if err != nil && ctx.Err() == nil {
+		if err != nil && !cleanup.Stopped(ctx) {
 			s.logger.LogAttrs(ctx, slog.LevelError, "pgstore: deleting expired sessions failed",
 				slog.String("table", s.kv.table), slog.Int("deleted", n), slog.Any("error", err))
 		}
