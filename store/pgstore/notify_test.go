@@ -109,7 +109,7 @@ func TestNotify(t *testing.T) {
 		{ID: store.KeyID(create("bob", store.NotEnded, -time.Minute)), Owner: "bob", Reason: store.Expired},
 	}
 	slices.SortFunc(want, func(a, b store.Removal) int { return strings.Compare(a.ID, b.ID) })
-	create("alice", store.Destroyed, -time.Hour)      // an expired marker: deleted, not reported
+	create("alice", store.Destroyed, -time.Hour)       // an expired marker: deleted, not reported
 	live := create("alice", store.NotEnded, time.Hour) // not deleted, not reported
 
 	before := time.Now()
