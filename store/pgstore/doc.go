@@ -69,8 +69,9 @@
 // short statements using FOR UPDATE SKIP LOCKED, so it holds no long locks and
 // several application instances may run it at once.
 //
-// A Store is a [store.Notifier]: a Manager with Options.OnEvent reports each session
-// (not a marker) that this Store's DeleteExpired deletes as a SessionCleaned event.
+// A Store is a [store.Notifier]: a Manager made with it and Options.OnEvent reports
+// each session (not a marker) that this Store's DeleteExpired deletes as a
+// SessionCleaned event.
 //
 // # Outages
 //
