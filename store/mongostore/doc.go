@@ -114,6 +114,11 @@
 // a session only a minute after it expired, since there a delete is not atomic with
 // a touch that began before the expiry.
 //
+// A Store is a [store.Notifier]: a Manager made with it and Options.OnEvent reports
+// each session (not a marker) that this Store's DeleteExpired deletes as a
+// SessionCleaned event. It reports none of the sessions a TTL index deletes: the
+// server removes those without telling the Store.
+//
 // Setup is idempotent; call it at start-up (the demo, examples/demo, does). The store
 // works without it, without the indexes.
 //
