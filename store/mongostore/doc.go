@@ -48,8 +48,9 @@
 // document is never returned nor updated, whatever the TTL monitor or the cleanup
 // did. Keep the clocks of the application servers synchronised (NTP).
 //
-// With in-place writes ([WriteInPlace], the mode on MongoDB) each operation is one
-// command and one round trip, which MongoDB applies to its one document atomically:
+// With in-place writes ([WriteInPlace], the mode on MongoDB) each operation on one
+// session is one command and one round trip, which MongoDB applies to its one
+// document atomically:
 //
 //   - Get: findOne {_id, expiry > now}.
 //   - Create: replaceOne {_id, expiry <= now} with upsert, which inserts where no
@@ -60,8 +61,11 @@
 //   - Touch: updateOne {_id, expiry > now} {$set: {active, expiry}}.
 //   - Delete: deleteOne {_id}.
 //   - Owned: find {owner, ended: 0, expiry > now}, without data, on the owner index.
-//   - DeleteOwned: deleteMany with the same filter (and _id $ne the one kept). The
-//     owner's expired documents are left to the TTL index or the cleanup.
+//   - DeleteOwned: find of the _id with the same filter (and _id $ne the one kept),
+//     then a deleteOne {_id, owner, ended: 0, expiry > now} of each, so that it
+//     returns the keys it deleted: 1 + n round trips for n sessions. A session renewed
+//     or ended in between is left alone. The owner's expired documents are left to the
+//     TTL index or the cleanup.
 //
 // A cancelled context or a lost connection therefore never leaves a half-written
 // session. A transport error or a timeout is an error, never "not found".
@@ -110,9 +114,15 @@
 // indexes instead, and [Setup.NeedsCleanup] is true. Then run [Store.StartCleanup],
 // which calls [Store.DeleteExpired] in the background until [Store.Close]: it deletes
 // in batches of Options.BatchSize (a find of their _id, then a deleteMany of those
-// still expired), so several instances may run it at once. In claimed mode it deletes
+// still expired, or a deleteOne of each while a Notify function is registered), so
+// several instances may run it at once. In claimed mode it deletes
 // a session only a minute after it expired, since there a delete is not atomic with
 // a touch that began before the expiry.
+//
+// A Store is a [store.Notifier]: a Manager made with it and Options.OnEvent reports
+// each session (not a marker) that this Store's DeleteExpired deletes as a
+// SessionCleaned event. It reports none of the sessions a TTL index deletes: the
+// server removes those without telling the Store.
 //
 // Setup is idempotent; call it at start-up (the demo, examples/demo, does). The store
 // works without it, without the indexes.

@@ -1,7 +1,9 @@
 package mongostore
 
 // SetHook makes the claimed writes of s call hook at their named points: "claimed"
-// once the claim is held, before the write it guards is sent.
+// once the claim is held, before the write it guards is sent; and DeleteExpired, while
+// a function registered with Notify is in place, "expired found" once a round has
+// found its documents, before it deletes them.
 // A nil hook removes it.
 func SetHook(s *Store, hook func(point string)) {
 	if hook == nil {

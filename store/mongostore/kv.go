@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/seed96b21533/typedsession/internal/notify"
 	"github.com/seed96b21533/typedsession/store"
 )
 
@@ -26,8 +27,10 @@ type kv struct {
 	coll  *mongo.Collection
 	batch int
 	mode  atomic.Int32 // a WriteMode; WriteAuto until settled
+	subs  notify.List  // store.Notifier: who hears of what deleteExpired deletes
 
-	// hook, when set (by tests), is called at the named points of the claimed writes.
+	// hook, when set (by tests), is called at the named points of the claimed writes
+	// and of deleteExpired.
 	hook atomic.Pointer[func(point string)]
 }
 

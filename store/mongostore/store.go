@@ -83,6 +83,7 @@ type Store struct {
 var (
 	_ store.Store      = (*Store)(nil)
 	_ store.OwnerStore = (*Store)(nil)
+	_ store.Notifier   = (*Store)(nil)
 	_ store.OwnerKV    = (*kv)(nil)
 )
 
@@ -127,12 +128,29 @@ func New(coll *mongo.Collection, opts Options) (*Store, error) {
 // Expired sessions are never returned whether or not they have been deleted;
 // deleting them only reclaims space. A server with a TTL index (see [Store.Setup])
 // deletes them by itself.
+//
+// While a function registered with [Store.Notify] is in place, a round finds the
+// owner and ended of its documents too, and deletes them one by one: a deleteOne
+// each, whose filter holds the _id, the expiry condition, and the owner and ended
+// the find read, so that it reports exactly the documents it deleted. A round then
+// takes a round trip per document besides its find, where it takes two in all
+// otherwise.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	n, err := s.kv.deleteExpired(ctx)
 	if err != nil {
 		return n, fmt.Errorf("mongostore: delete expired: %w", err)
 	}
 	return n, nil
+}
+
+// Notify implements [store.Notifier]: fn hears of every session (not a marker) that
+// [Store.DeleteExpired], or the cleanup started by [Store.StartCleanup], deletes
+// through this Store, with its ID, Owner, store.Expired, and the time its deleteOne
+// returned. It hears nothing of the documents deleted otherwise: by the server's TTL
+// monitor (see [Store.Setup]), which removes expired documents without telling the
+// Store, by another Store on the same collection, or by your own commands.
+func (s *Store) Notify(fn func(store.Removal)) (cancel func()) {
+	return s.kv.subs.Add(fn)
 }
 
 // StartCleanup starts a goroutine that calls [Store.DeleteExpired] every interval

@@ -69,6 +69,10 @@
 // short statements using FOR UPDATE SKIP LOCKED, so it holds no long locks and
 // several application instances may run it at once.
 //
+// A Store is a [store.Notifier]: a Manager made with it and Options.OnEvent reports
+// each session (not a marker) that this Store's DeleteExpired deletes as a
+// SessionCleaned event.
+//
 // # Outages
 //
 // A request waits for its session at most the Manager's Options.StoreTimeout

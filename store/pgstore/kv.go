@@ -27,7 +27,8 @@ type kv struct {
 	// The statements, built once by New.
 	get, create, update, touch, del       string
 	owned, deleteOwned, deleteOwnedExcept string
-	deleteExpired, migrate                string
+	deleteExpired, deleteExpiredReturning string
+	migrate                               string
 }
 
 func newKV(db DB, table string, ident pgx.Identifier, batch int) *kv {
@@ -69,6 +70,9 @@ func newKV(db DB, table string, ident pgx.Identifier, batch int) *kv {
 
 		deleteExpired: `DELETE FROM ` + t + ` WHERE key IN (SELECT key FROM ` + t +
 			` WHERE expiry <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+		// The same, for a Store with subscribers (store.Notifier): what it deleted.
+		deleteExpiredReturning: `DELETE FROM ` + t + ` WHERE key IN (SELECT key FROM ` + t +
+			` WHERE expiry <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING key, coalesce(owner, ''), ended`,
 
 		migrate: `SELECT pg_advisory_xact_lock(hashtext('typedsession/pgstore.Migrate'));` + "\n" +
 			schema(ident),

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/seed96b21533/typedsession/internal/cleanup"
+	"github.com/seed96b21533/typedsession/internal/notify"
 	"github.com/seed96b21533/typedsession/store"
 )
 
@@ -63,6 +64,7 @@ type Store struct {
 
 	kv     *kv
 	logger *slog.Logger
+	subs   notify.List // store.Notifier: who hears of the rows DeleteExpired deletes
 
 	cleanup cleanup.Runner
 }
@@ -70,6 +72,7 @@ type Store struct {
 var (
 	_ store.Store      = (*Store)(nil)
 	_ store.OwnerStore = (*Store)(nil)
+	_ store.Notifier   = (*Store)(nil)
 	_ store.OwnerKV    = (*kv)(nil)
 )
 
@@ -124,23 +127,82 @@ func (s *Store) Migrate(ctx context.Context) error {
 // ctx is done.
 //
 // Expired rows are never returned whether or not they have been deleted;
-// deleting them only reclaims space.
+// deleting them only reclaims space. While a function registered with
+// [Store.Notify] is in place, each batch also returns the key, owner and ended
+// of the rows it deleted, and those functions hear of the sessions among them
+// once the batch's statement has returned.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		tag, err := s.kv.db.Exec(ctx, s.kv.deleteExpired, time.Now(), s.kv.batch)
+		var n int
+		var err error
+		if s.subs.Active() {
+			n, err = s.deleteExpiredReporting(ctx)
+		} else {
+			var tag pgconn.CommandTag
+			tag, err = s.kv.db.Exec(ctx, s.kv.deleteExpired, time.Now(), s.kv.batch)
+			n = int(tag.RowsAffected())
+		}
 		if err != nil {
 			return total, fmt.Errorf("pgstore: delete expired: %w", err)
 		}
-		n := int(tag.RowsAffected())
 		total += n
 		if n < s.kv.batch {
 			return total, nil
 		}
 	}
+}
+
+// deleteExpiredReporting deletes one batch of expired rows, returns how many it
+// deleted, and reports the sessions among them (not the markers) to the functions
+// of s.subs, after the statement's rows are read and closed.
+func (s *Store) deleteExpiredReporting(ctx context.Context) (int, error) {
+	rows, err := s.kv.db.Query(ctx, s.kv.deleteExpiredReturning, time.Now(), s.kv.batch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var removed []store.Removal
+	for rows.Next() {
+		var (
+			key   []byte
+			owner string
+			ended int16
+		)
+		if err := rows.Scan(&key, &owner, &ended); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		n++
+		if store.EndReason(ended) == store.NotEnded {
+			removed = append(removed, store.Removal{ID: store.KeyID(string(key)), Owner: owner, Reason: store.Expired})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		// The error may have come after the server deleted the rows (a connection
+		// lost after the commit): report none rather than removals that may not be.
+		return 0, err
+	}
+	now := time.Now()
+	for i := range removed {
+		removed[i].Time = now
+	}
+	s.subs.Notify(removed...)
+	return n, nil
+}
+
+// Notify implements [store.Notifier]: fn hears of every session (not a marker) that
+// [Store.DeleteExpired], or the cleanup started by [Store.StartCleanup], deletes
+// through this Store, with its ID, Owner, store.Expired, and the time the batch that
+// deleted it returned. It hears nothing of rows deleted otherwise (another Store on
+// the same table, your own SQL). When the Store's DB is a pgx.Tx, fn is called once
+// the statement has run in that transaction, before it commits or rolls back.
+func (s *Store) Notify(fn func(store.Removal)) (cancel func()) {
+	return s.subs.Add(fn)
 }
 
 // StartCleanup starts a goroutine that calls [Store.DeleteExpired] every interval
