@@ -30,9 +30,9 @@
 // first byte of the response (or now, with [Manager.Commit] or [Manager.Swap]):
 // created, updated, touched (last activity only, at most once per
 // Options.TouchInterval) or ended, and then the cookie is set (see [Manager.Handler]
-// for the cookie and the Cache-Control a response gets). A request that fails before its response starts (a 5xx
-// status, a panic, a handler that returns after its context is done) saves none of its
-// pending changes: see [Manager.Handler].
+// for the cookie and the Cache-Control a response gets). A request that fails before
+// its response starts (a 5xx status, a panic, a handler that returns after its context
+// is done) saves none of its pending changes: see [Manager.Handler].
 //
 // A change made after the response started is still saved when the client's token
 // need not change (an existing server-side session); when it would need a new cookie
