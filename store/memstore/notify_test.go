@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/store/memstore"
+	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
 // TestNotify checks that the sessions a Store removes on its own reach a Manager's
@@ -83,4 +84,11 @@ func TestNotify(t *testing.T) {
 	if kinds[typedsession.SessionDestroyed] != 1 {
 		t.Errorf("%d destroyed reported; want 1", kinds[typedsession.SessionDestroyed])
 	}
+}
+
+// TestNotifyManager checks that a Manager's OnEvent hears of the sessions
+// DeleteExpired deletes, as SessionCleaned with their ID and Owner.
+func TestNotifyManager(t *testing.T) {
+	s := newStore(t, memstore.Options{})
+	storetest.RunCleanupEvents(t, s, s.DeleteExpired)
 }

@@ -2,8 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -11,9 +9,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/seed96b21533/typedsession"
 	"github.com/seed96b21533/typedsession/store"
 	"github.com/seed96b21533/typedsession/store/pgstore"
+	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
 // removals collects what a function registered with Notify hears.
@@ -167,59 +165,9 @@ func TestNotify(t *testing.T) {
 }
 
 // TestNotifyManager checks that a Manager's OnEvent hears of the sessions
-// DeleteExpired deletes, as SessionCleaned with their ID and Owner. The Manager's
-// clock runs two hours behind, so that the sessions it creates, with a lifetime of
-// an hour, have expired by the store's clock.
+// DeleteExpired deletes, as SessionCleaned with their ID and Owner.
 func TestNotifyManager(t *testing.T) {
 	t.Parallel()
 	s := newStore(t, newPool(t, nil), pgstore.Options{})
-	var mu sync.Mutex
-	cleaned := map[string]string{} // ID: Owner
-	m, err := typedsession.New[int](s, typedsession.Options{
-		Now:      func() time.Time { return time.Now().Add(-2 * time.Hour) },
-		Lifetime: time.Hour,
-		OnEvent: func(_ context.Context, e typedsession.Event) {
-			if e.Kind != typedsession.SessionCleaned {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if _, dup := cleaned[e.ID]; dup {
-				t.Errorf("session %s reported cleaned twice", e.ID)
-			}
-			cleaned[e.ID] = e.Owner
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.Put(r.Context(), 1)
-		if owner := r.FormValue("owner"); owner != "" {
-			m.SetOwner(r.Context(), owner)
-		}
-	}))
-	want := map[string]string{}
-	for _, owner := range []string{"", "erin"} {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("POST", "/?owner="+owner, nil))
-		cookies := w.Result().Cookies()
-		if len(cookies) != 1 {
-			t.Fatalf("creating a session (owner %q): cookies %v; want one", owner, cookies)
-		}
-		want[store.ID(cookies[0].Value)] = owner
-	}
-	if n, err := s.DeleteExpired(t.Context()); err != nil || n != 2 {
-		t.Fatalf("DeleteExpired() = %d, %v; want 2, nil", n, err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(cleaned) != len(want) {
-		t.Errorf("OnEvent heard SessionCleaned for %v; want %v", cleaned, want)
-	}
-	for id, owner := range want {
-		if got, ok := cleaned[id]; !ok || got != owner {
-			t.Errorf("SessionCleaned of %s: heard %v, owner %q; want owner %q", id, ok, got, owner)
-		}
-	}
+	storetest.RunCleanupEvents(t, s, s.DeleteExpired)
 }
