@@ -35,4 +35,9 @@
 // # The Manager suite
 //
 // [RunManager] drives a [store.Store] through a Manager and a real HTTP client.
+//
+// # Cleanup events
+//
+// A store that removes sessions on its own and implements [store.Notifier] checks with
+// [RunCleanupEvents] that a Manager over it hears of each removed session once.
 package storetest
