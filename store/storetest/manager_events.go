@@ -145,7 +145,7 @@ func testOwnerLimit(t *testing.T, st store.Store, o ManagerOptions) {
 	for _, refuse := range []bool{false, true} {
 		t.Run(fmt.Sprintf("refuse=%v", refuse), func(t *testing.T) {
 			rec := &recorder{}
-			s := newServer(t, st, typedsession.Options{MaxOwnerSessions: limit, RefuseOverLimit: refuse, OnEvent: rec.record, StoreTimeout: raceBudget})
+			s := newServer(t, st, typedsession.Options{MaxOwnerSessions: limit, RefuseOverLimit: refuse, OnEvent: rec.record, StoreTimeout: raceBudget, MaxRetries: raceRetries})
 			owner := "limit-" + fmt.Sprint(refuse)
 			var devices []*http.Client
 			for i := range limit + 1 {
