@@ -10,6 +10,7 @@ package redistest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -60,8 +61,9 @@ type Server struct {
 	Port int
 	Dir  string // its working directory
 
-	cmd *exec.Cmd
-	out *buffer
+	cmd    *exec.Cmd
+	out    *buffer
+	exited chan struct{} // closed when the process has exited
 
 	mu     sync.Mutex
 	frozen bool
@@ -96,16 +98,38 @@ func Start(tb testing.TB, dir string, args ...string) *Server {
 }
 
 // start starts redis-server, first with the configuration file conf if it is not nil
-// (written to dir with "{port}" replaced), then the arguments.
+// (written to dir with "{port}" replaced), then the arguments. A port FreePort found
+// free can be taken by another process before redis-server binds it (the tests of
+// several packages start servers at once): then it starts again on another port.
 func start(tb testing.TB, dir string, conf []string, args ...string) *Server {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		testenv.Unavailable(tb, "redis-server", err)
 	}
-	if dir == "" {
-		dir = tb.TempDir()
+	for attempt := 1; ; attempt++ {
+		d := dir
+		if d == "" {
+			d = tb.TempDir()
+		}
+		s, all := launch(tb, bin, d, conf, args)
+		err := s.await()
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 5 {
+			tb.Fatalf("redis-server %s (%s): %v\n%s", s.Addr, strings.Join(all, " "), err, tail(s.Output(), 2000))
+		}
 	}
+}
+
+// errPortTaken is await's error for a server that could not bind its port.
+var errPortTaken = errors.New("its port was taken before it could bind it")
+
+// launch starts redis-server on a free port, in dir, and kills it when the test ends
+// (printing its output if the test failed).
+func launch(tb testing.TB, bin, dir string, conf, args []string) (*Server, []string) {
+	tb.Helper()
 	port := FreePort(tb)
 	p := strconv.Itoa(port)
 	var all []string
@@ -122,24 +146,49 @@ func start(tb testing.TB, dir string, conf []string, args ...string) *Server {
 	for _, a := range args {
 		all = append(all, strings.ReplaceAll(a, "{port}", p))
 	}
-	s := &Server{Addr: "127.0.0.1:" + p, Port: port, Dir: dir, out: new(buffer)}
+	s := &Server{Addr: "127.0.0.1:" + p, Port: port, Dir: dir, out: new(buffer), exited: make(chan struct{})}
 	s.cmd = exec.Command(bin, all...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	dieWithTest(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		tb.Fatalf("start redis-server: %v", err)
 	}
+	go func() {
+		s.cmd.Wait()
+		close(s.exited)
+	}()
 	tb.Cleanup(func() {
 		s.Kill()
 		if tb.Failed() {
 			tb.Logf("redis-server %s (%s):\n%s", s.Addr, strings.Join(all, " "), tail(s.out.String(), 4000))
 		}
 	})
-	waitFor(tb, "redis-server on "+s.Addr+" to answer", func() error {
+	return s, all
+}
+
+// await waits until the server answers PING. It fails with errPortTaken if the
+// server exited because its port (or cluster bus port) was in use, and with another
+// error if it exited otherwise or did not answer within waitTimeout.
+func (s *Server) await() error {
+	deadline := time.Now().Add(waitTimeout)
+	for {
 		_, err := Do(s.Addr, cmdTimeout, "PING")
-		return err
-	}, s)
-	return s
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-s.exited:
+			if strings.Contains(s.Output(), "Address already in use") {
+				return errPortTaken
+			}
+			return fmt.Errorf("it exited before answering: %w", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("it did not answer within %v: %w", waitTimeout, err)
+		}
+		time.Sleep(pollEvery)
+	}
 }
 
 // tail returns the last n bytes of s.
@@ -163,7 +212,7 @@ func (s *Server) Kill() {
 	}
 	s.killed = true
 	s.cmd.Process.Kill()
-	s.cmd.Wait()
+	<-s.exited
 	s.frozen = false
 }
 

@@ -19,6 +19,9 @@ type topology interface {
 	Replicas(t *testing.T) []*redistest.Server
 	// Settle waits until every replica has acknowledged all its master sent it.
 	Settle(t *testing.T)
+	// CaughtUp waits until every replica has all that its master had written when
+	// CaughtUp was called; unlike Settle, it returns while writes go on.
+	CaughtUp(t *testing.T)
 	// Lag freezes every replica and fills the replication link of the master that
 	// holds key (redistest.Backlog), so that what that master acknowledges from then
 	// on is on no replica, not even in a socket buffer.
@@ -70,10 +73,22 @@ func (s *sentinelTopology) Replicas(*testing.T) []*redistest.Server { return s.r
 
 func (s *sentinelTopology) Settle(t *testing.T) { t.Helper(); redistest.WaitAcked(t, s.master) }
 
+func (s *sentinelTopology) CaughtUp(t *testing.T) {
+	t.Helper()
+	redistest.WaitSynced(t, s.master, s.replicas...)
+}
+
 func (c *clusterTopology) Settle(t *testing.T) {
 	t.Helper()
 	for _, m := range c.cluster.Masters(t) {
 		redistest.WaitAcked(t, m)
+	}
+}
+
+func (c *clusterTopology) CaughtUp(t *testing.T) {
+	t.Helper()
+	for _, m := range c.cluster.Masters(t) {
+		redistest.WaitSynced(t, m, c.cluster.ReplicasOf(t, m)...)
 	}
 }
 
