@@ -100,8 +100,13 @@ func (s *session[T]) call(ctx context.Context, op string, f func(ctx context.Con
 // call runs f with a deadline: what remains of the budget Options.StoreTimeout once
 // *spent has been used, and adds the time f took to *spent. A failure of f is an
 // ErrUnavailable that wraps it. A store that does no I/O (store.Immediate) is called
-// without a deadline.
+// without a deadline, and without reading the clock unless an event reports how long
+// the call took: its calls never have a deadline, so the budget they spend is never
+// looked at.
 func (m *Manager[T]) call(ctx context.Context, op string, spent *time.Duration, f func(ctx context.Context) error) error {
+	if m.immediate && !m.emitting() {
+		return storeErr(op, f(ctx))
+	}
 	limit := m.opts.StoreTimeout
 	start := time.Now()
 	var err error
@@ -117,15 +122,23 @@ func (m *Manager[T]) call(ctx context.Context, op string, spent *time.Duration, 
 	}
 	took := time.Since(start)
 	*spent += took
-	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, store.ErrTooLarge) {
-		err = &storeError{op: op, err: err}
-	}
+	err = storeErr(op, err)
 	if m.emitting() {
 		var failure error
 		if errors.Is(err, ErrUnavailable) {
 			failure = err
 		}
 		m.emit(ctx, Event{Kind: StoreCalled, Reason: op, Duration: took, Err: failure})
+	}
+	return err
+}
+
+// storeErr returns the failure of the store call op, err, as the Manager reports it:
+// an ErrUnavailable that wraps err, but for a conflict, an unsupported call and a value
+// too large, which the Manager handles as they are.
+func storeErr(op string, err error) error {
+	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, store.ErrTooLarge) {
+		return &storeError{op: op, err: err}
 	}
 	return err
 }
