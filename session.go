@@ -282,30 +282,41 @@ func (s *session[T]) save(ctx context.Context, late bool) error {
 // value that does not encode as the zero T, an owner, or a RememberMe other than the
 // default. Called with s.mu held.
 func (s *session[T]) creates() bool {
+	ok, _, _ := s.creation()
+	return ok
+}
+
+// creation reports what creates reports, and returns the value's encoding (or the
+// failure to encode it) when it took one to decide, so that create encodes the value
+// once. Called with s.mu held.
+func (s *session[T]) creation() (ok bool, data []byte, err error) {
 	if s.state != none {
-		return false
+		return false, nil, nil
 	}
 	if s.owner != "" || s.remember != s.m.opts.RememberMe {
-		return true
+		return true, nil, nil
 	}
 	if !s.changed {
-		return false
+		return false, nil, nil
 	}
-	data, err := s.m.opts.Codec.Marshal(&s.val)
-	return err != nil || s.m.zeroData() == nil || !bytes.Equal(data, s.m.zeroData())
+	data, err = s.m.opts.Codec.Marshal(&s.val)
+	return err != nil || s.m.zeroData() == nil || !bytes.Equal(data, s.m.zeroData()), data, err
 }
 
 // create stores a new session if the request made one. Called with s.mu held.
 func (s *session[T]) create(ctx context.Context, late bool) error {
 	m := s.m
-	if !s.creates() {
+	ok, data, err := s.creation()
+	if !ok {
 		s.settle()
 		return nil
 	}
 	if late {
 		return ErrResponseStarted
 	}
-	data, err := m.opts.Codec.Marshal(&s.val)
+	if data == nil && err == nil {
+		data, err = m.opts.Codec.Marshal(&s.val)
+	}
 	if err != nil {
 		return fmt.Errorf("typedsession: encode: %w", err)
 	}
