@@ -100,8 +100,13 @@ func (s *session[T]) call(ctx context.Context, op string, f func(ctx context.Con
 // call runs f with a deadline: what remains of the budget Options.StoreTimeout once
 // *spent has been used, and adds the time f took to *spent. A failure of f is an
 // ErrUnavailable that wraps it. A store that does no I/O (store.Immediate) is called
-// without a deadline.
+// without a deadline, and without reading the clock unless an event reports how long
+// the call took: its calls never have a deadline, so the budget they spend is never
+// looked at.
 func (m *Manager[T]) call(ctx context.Context, op string, spent *time.Duration, f func(ctx context.Context) error) error {
+	if m.immediate && !m.emitting() {
+		return storeErr(op, f(ctx))
+	}
 	limit := m.opts.StoreTimeout
 	start := time.Now()
 	var err error
@@ -117,15 +122,23 @@ func (m *Manager[T]) call(ctx context.Context, op string, spent *time.Duration, 
 	}
 	took := time.Since(start)
 	*spent += took
-	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, store.ErrTooLarge) {
-		err = &storeError{op: op, err: err}
-	}
+	err = storeErr(op, err)
 	if m.emitting() {
 		var failure error
 		if errors.Is(err, ErrUnavailable) {
 			failure = err
 		}
 		m.emit(ctx, Event{Kind: StoreCalled, Reason: op, Duration: took, Err: failure})
+	}
+	return err
+}
+
+// storeErr returns the failure of the store call op, err, as the Manager reports it:
+// an ErrUnavailable that wraps err, but for a conflict, an unsupported call and a value
+// too large, which the Manager handles as they are.
+func storeErr(op string, err error) error {
+	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, store.ErrTooLarge) {
+		return &storeError{op: op, err: err}
 	}
 	return err
 }
@@ -269,30 +282,41 @@ func (s *session[T]) save(ctx context.Context, late bool) error {
 // value that does not encode as the zero T, an owner, or a RememberMe other than the
 // default. Called with s.mu held.
 func (s *session[T]) creates() bool {
+	ok, _, _ := s.creation()
+	return ok
+}
+
+// creation reports what creates reports, and returns the value's encoding (or the
+// failure to encode it) when it took one to decide, so that create encodes the value
+// once. Called with s.mu held.
+func (s *session[T]) creation() (ok bool, data []byte, err error) {
 	if s.state != none {
-		return false
+		return false, nil, nil
 	}
 	if s.owner != "" || s.remember != s.m.opts.RememberMe {
-		return true
+		return true, nil, nil
 	}
 	if !s.changed {
-		return false
+		return false, nil, nil
 	}
-	data, err := s.m.opts.Codec.Marshal(&s.val)
-	return err != nil || s.m.zeroData() == nil || !bytes.Equal(data, s.m.zeroData())
+	data, err = s.m.opts.Codec.Marshal(&s.val)
+	return err != nil || s.m.zeroData() == nil || !bytes.Equal(data, s.m.zeroData()), data, err
 }
 
 // create stores a new session if the request made one. Called with s.mu held.
 func (s *session[T]) create(ctx context.Context, late bool) error {
 	m := s.m
-	if !s.creates() {
+	ok, data, err := s.creation()
+	if !ok {
 		s.settle()
 		return nil
 	}
 	if late {
 		return ErrResponseStarted
 	}
-	data, err := m.opts.Codec.Marshal(&s.val)
+	if data == nil && err == nil {
+		data, err = m.opts.Codec.Marshal(&s.val)
+	}
 	if err != nil {
 		return fmt.Errorf("typedsession: encode: %w", err)
 	}

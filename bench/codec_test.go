@@ -9,7 +9,10 @@ import (
 )
 
 // BenchmarkCodec measures the codecs on their own, on the canonical Profile: json is
-// the default (encoding/json), gojson the fast codec.
+// the default (encoding/json), gojson the fast codec, binary codec/binary. Each runs
+// sequentially (mode=seq) and under b.RunParallel (mode=par), as BenchmarkRequest does,
+// so that the report can take a codec's cost out of a request's in the same mode.
+// Decode decodes into a zeroed Profile each time, as the Manager does.
 func BenchmarkCodec(b *testing.B) {
 	p := workload.Canonical()
 	for _, c := range []struct {
@@ -22,25 +25,49 @@ func BenchmarkCodec(b *testing.B) {
 	} {
 		data, err := c.codec.Marshal(&p)
 		must(b, err, "%s: Marshal", c.name)
-		b.Run("codec="+c.name+"/op=encode", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				if _, err := c.codec.Marshal(&p); err != nil {
-					b.Fatal(err)
-				}
+		encode := func() error {
+			_, err := c.codec.Marshal(&p)
+			return err
+		}
+		decode := func() error {
+			var got workload.Profile
+			if err := c.codec.Unmarshal(data, &got); err != nil {
+				return err
 			}
-		})
-		b.Run("codec="+c.name+"/op=decode", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				var got workload.Profile
-				if err := c.codec.Unmarshal(data, &got); err != nil {
-					b.Fatal(err)
-				}
-				if got.Name != p.Name {
-					b.Fatalf("decoded Name %q, want %q", got.Name, p.Name)
+			if got.Name != p.Name {
+				b.Errorf("decoded Name %q, want %q", got.Name, p.Name)
+			}
+			return nil
+		}
+		for _, op := range []struct {
+			name string
+			fn   func() error
+		}{{"encode", encode}, {"decode", decode}} {
+			for _, mode := range workload.Modes {
+				b.Run("codec="+c.name+"/op="+op.name+"/mode="+string(mode), func(b *testing.B) {
+					b.ReportAllocs()
+					b.SetBytes(int64(len(data)))
+					runCodec(b, op.fn, mode)
+				})
+			}
+		}
+	}
+}
+
+func runCodec(b *testing.B, fn func() error, mode workload.Mode) {
+	switch mode {
+	case workload.Seq:
+		for b.Loop() {
+			if err := fn(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	case workload.Par:
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := fn(); err != nil {
+					b.Error(err)
+					return
 				}
 			}
 		})

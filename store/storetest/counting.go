@@ -11,7 +11,8 @@ import (
 // Counting wraps a Store and counts the calls the Manager makes to it, for tests and
 // benchmarks that assert how many store round trips a request costs. It passes the
 // owner operations through when the wrapped Store has them, and otherwise returns
-// errors.ErrUnsupported.
+// errors.ErrUnsupported. It reports the wrapped Store's [store.Immediate], so that a
+// Manager calls a Counting as it calls the Store alone.
 type Counting struct {
 	store.Store
 	Loads, Saves, Touches atomic.Int64
@@ -20,6 +21,7 @@ type Counting struct {
 var (
 	_ store.OwnerStore = (*Counting)(nil)
 	_ store.Named      = (*Counting)(nil)
+	_ store.Immediate  = (*Counting)(nil)
 )
 
 // Load implements [store.Store].
@@ -65,6 +67,13 @@ func (c *Counting) DeleteID(ctx context.Context, owner, id string) (bool, error)
 		return false, errors.ErrUnsupported
 	}
 	return o.DeleteID(ctx, owner, id)
+}
+
+// Immediate implements [store.Immediate]: it returns what the wrapped Store's
+// Immediate returns, and false when the wrapped Store has none.
+func (c *Counting) Immediate() bool {
+	im, ok := c.Store.(store.Immediate)
+	return ok && im.Immediate()
 }
 
 // Total returns the number of Store calls so far.
