@@ -44,7 +44,11 @@
 // A session without an Owner costs nothing more. For a session with one, Create and
 // Update send the owner's index script (add the key, or raise its score, and extend the
 // set) in the same round trip, Update sending its own script whole (EVAL), as a
-// pipeline cannot carry the EVALSHA fallback. Touch takes a second round trip for the
+// pipeline cannot carry the EVALSHA fallback. On a Cluster, where the index may live on
+// another node and the commands of one round trip to two nodes run in parallel, Create
+// adds the member in a second round trip once the record is written: a member whose
+// record is not there yet would look stale to a listing running at that moment, and be
+// dropped from the index. Touch takes a second round trip for the
 // index (the owner is read from the record). A session that ends (Renew and Destroy
 // write a marker) leaves the index in a second round trip, once the marker is written
 // and not before: a live session is always in its index, so that log out everywhere

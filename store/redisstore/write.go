@@ -37,12 +37,29 @@ func (k *kv) create(ctx context.Context, key string, rec store.Record) error {
 	}
 	rkey := k.key(key)
 	cmds := []rueidis.Completed{k.client.B().Set().Key(rkey).Value(val).Nx().PxatMillisecondsTimestamp(ms(rec.Expiry)).Build()}
-	if indexed(&rec) {
-		// The owner's index is a key of its own, maybe in another cluster slot: one
-		// more command, in the same round trip.
-		cmds = append(cmds, k.indexCmd(rec.Owner, key, rec.Expiry))
+	var res []rueidis.RedisResult
+	var waitErr error
+	switch {
+	case !indexed(&rec):
+		res, waitErr = k.write(ctx, cmds...)
+	case !k.cluster:
+		// The owner's index is a key of its own: one more command, in the same round
+		// trip, on one connection, so after the record.
+		res, waitErr = k.write(ctx, append(cmds, k.indexCmd(rec.Owner, key, rec.Expiry))...)
+	default:
+		// On a Cluster the index may be in another slot, on another node, and the two
+		// commands of one round trip run there in parallel: a member indexed before its
+		// record is written would look stale to an Owned or DeleteOwned running at that
+		// moment, which would drop it from the index for good, and log-out-everywhere
+		// would miss the session. So the record first, then its member: a second round
+		// trip, at login only.
+		res, waitErr = k.write(ctx, cmds...)
+		if createResult(res[0]) == nil && waitErr == nil {
+			var ires []rueidis.RedisResult
+			ires, waitErr = k.write(ctx, k.indexCmd(rec.Owner, key, rec.Expiry))
+			res = append(res, ires...)
+		}
 	}
-	res, waitErr := k.write(ctx, cmds...)
 	if err := createResult(res[0]); err != nil {
 		if errors.Is(err, store.ErrConflict) && len(res) > 1 {
 			// Another record is at the key: this one is not, and neither is its member.
