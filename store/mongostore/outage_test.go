@@ -147,11 +147,17 @@ func testOutage(t *testing.T, outage string) {
 			return 0, false
 		}
 	}
+	// progressed is signalled each time an increment is answered, for until.
+	progressed := make(chan struct{}, 1)
 	incr := func(u *user) bool {
 		u.tried.Add(1)
 		_, ok := do(u, "POST", "/incr")
 		if ok {
 			u.acked.Add(1)
+		}
+		select {
+		case progressed <- struct{}{}:
+		default:
 		}
 		return ok
 	}
@@ -175,6 +181,27 @@ func testOutage(t *testing.T, outage string) {
 			t.Fatal("no session cookie after the first increment")
 		}
 		users[i] = u
+	}
+
+	// until waits until cond holds for every user, checking each time an increment
+	// is answered, or until deadline.
+	until := func(deadline time.Time, cond func(i int, u *user) bool) {
+		timer := time.NewTimer(time.Until(deadline))
+		defer timer.Stop()
+		for {
+			all := true
+			for i, u := range users {
+				all = all && cond(i, u)
+			}
+			if all {
+				return
+			}
+			select {
+			case <-progressed:
+			case <-timer.C:
+				return
+			}
+		}
 	}
 
 	var once sync.Once
@@ -215,11 +242,8 @@ func testOutage(t *testing.T, outage string) {
 		})
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for _, u := range users { // each makes progress before the outage
-		for u.acked.Load() < 3 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-	}
+	// Each makes progress before the outage.
+	until(deadline, func(_ int, u *user) bool { return u.acked.Load() >= 3 })
 	before := handled.Load()
 	// In claimed mode the outage begins inside a write, between its claim and the
 	// write itself: the claim stays behind, and must not stop the session for good.
@@ -237,11 +261,7 @@ func testOutage(t *testing.T, outage string) {
 	for i, u := range users {
 		tried[i] = u.tried.Load()
 	}
-	for i, u := range users {
-		for u.tried.Load() < tried[i]+2 && time.Now().Before(deadline.Add(time.Minute)) {
-			time.Sleep(time.Millisecond)
-		}
-	}
+	until(deadline.Add(time.Minute), func(i int, u *user) bool { return u.tried.Load() >= tried[i]+2 })
 	close(stop)
 	wg.Wait()
 
