@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,28 +16,6 @@ import (
 	"github.com/seed96b21533/typedsession/store/mongostore"
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
-
-// removals collects what a function registered with Notify hears.
-type removals struct {
-	mu  sync.Mutex
-	got []store.Removal
-}
-
-func (r *removals) add(rm store.Removal) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.got = append(r.got, rm)
-}
-
-// take returns what was heard since the last take, sorted by ID.
-func (r *removals) take() []store.Removal {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	got := r.got
-	r.got = nil
-	slices.SortFunc(got, func(a, b store.Removal) int { return strings.Compare(a.ID, b.ID) })
-	return got
-}
 
 // TestNotify checks, in each write mode, what the functions registered with Notify
 // hear of DeleteExpired: every expired session it deletes (ID, Owner, store.Expired,
@@ -93,9 +70,9 @@ func TestNotify(t *testing.T) {
 				t.Errorf("DeleteExpired of two documents without a function registered sent %d delete commands; want one deleteMany", d)
 			}
 
-			var a, b removals
-			cancelA := s.Notify(a.add)
-			cancelB := s.Notify(b.add)
+			var a, b storetest.Removals
+			cancelA := s.Notify(a.Add)
+			cancelB := s.Notify(b.Add)
 			want := []store.Removal{
 				{ID: store.KeyID(create("alice", store.NotEnded, -time.Hour)), Owner: "alice", Reason: store.Expired},
 				{ID: store.KeyID(create("", store.NotEnded, -2*time.Minute)), Reason: store.Expired},
@@ -110,8 +87,8 @@ func TestNotify(t *testing.T) {
 				t.Errorf("DeleteExpired of four documents with functions registered sent %d delete commands; want a deleteOne each", d)
 			}
 			after := time.Now()
-			for name, r := range map[string]*removals{"first": &a, "second": &b} {
-				got := r.take()
+			for name, r := range map[string]*storetest.Removals{"first": &a, "second": &b} {
+				got := r.Take()
 				for i := range got {
 					if got[i].Time.Before(before) || got[i].Time.After(after) {
 						t.Errorf("%s function: %+v: Time not within the call of DeleteExpired [%v, %v]", name, got[i], before, after)
@@ -131,10 +108,10 @@ func TestNotify(t *testing.T) {
 			cancelA() // a second cancel does nothing
 			gone := store.KeyID(create("carol", store.NotEnded, -time.Hour))
 			deleteExpired(1)
-			if got := a.take(); len(got) != 0 {
+			if got := a.Take(); len(got) != 0 {
 				t.Errorf("a cancelled function heard %+v; want nothing", got)
 			}
-			if got := b.take(); len(got) != 1 || got[0].ID != gone || got[0].Owner != "carol" || got[0].Reason != store.Expired {
+			if got := b.Take(); len(got) != 1 || got[0].ID != gone || got[0].Owner != "carol" || got[0].Reason != store.Expired {
 				t.Errorf("the function still registered heard %+v; want carol's session %s, expired", got, gone)
 			}
 
@@ -145,7 +122,7 @@ func TestNotify(t *testing.T) {
 			if d := deleteExpired(2); d != 1 {
 				t.Errorf("DeleteExpired of two documents once every function was cancelled sent %d delete commands; want one deleteMany", d)
 			}
-			if got := b.take(); len(got) != 0 {
+			if got := b.Take(); len(got) != 0 {
 				t.Errorf("a cancelled function heard %+v; want nothing", got)
 			}
 		})
@@ -182,8 +159,8 @@ func TestNotifyChanged(t *testing.T) {
 			if err := s.KV.Create(ctx, k, rec); err != nil {
 				t.Fatal(err)
 			}
-			var heard removals
-			defer s.Notify(heard.add)()
+			var heard storetest.Removals
+			defer s.Notify(heard.Add)()
 			mongostore.SetHook(s, func(point string) {
 				if point != "expired found" {
 					return
@@ -197,14 +174,14 @@ func TestNotifyChanged(t *testing.T) {
 			if n, err := s.DeleteExpired(ctx); err != nil || n != 0 {
 				t.Errorf("DeleteExpired() with the owner changed after the find = %d, %v; want 0, nil", n, err)
 			}
-			if got := heard.take(); len(got) != 0 {
+			if got := heard.Take(); len(got) != 0 {
 				t.Errorf("heard %+v of a document whose owner changed after the find; want nothing", got)
 			}
 			mongostore.SetHook(s, nil)
 			if n, err := s.DeleteExpired(ctx); err != nil || n != 1 {
 				t.Errorf("DeleteExpired() = %d, %v; want 1, nil", n, err)
 			}
-			if got := heard.take(); len(got) != 1 || got[0].ID != store.KeyID(k) || got[0].Owner != "mallory" {
+			if got := heard.Take(); len(got) != 1 || got[0].ID != store.KeyID(k) || got[0].Owner != "mallory" {
 				t.Errorf("heard %+v; want the session %s with its new owner mallory", got, store.KeyID(k))
 			}
 		})

@@ -14,28 +14,6 @@ import (
 	"github.com/seed96b21533/typedsession/store/storetest"
 )
 
-// removals collects what a function registered with Notify hears.
-type removals struct {
-	mu  sync.Mutex
-	got []store.Removal
-}
-
-func (r *removals) add(rm store.Removal) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.got = append(r.got, rm)
-}
-
-// take returns what was heard since the last take, sorted by ID.
-func (r *removals) take() []store.Removal {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	got := r.got
-	r.got = nil
-	slices.SortFunc(got, func(a, b store.Removal) int { return strings.Compare(a.ID, b.ID) })
-	return got
-}
-
 // deleteTracer records whether each DELETE statement a pool runs returns rows.
 type deleteTracer struct {
 	mu        sync.Mutex
@@ -98,9 +76,9 @@ func TestNotify(t *testing.T) {
 		t.Errorf("DeleteExpired without a function registered ran DELETE ... RETURNING (returning: %v)", got)
 	}
 
-	var a, b removals
-	cancelA := s.Notify(a.add)
-	cancelB := s.Notify(b.add)
+	var a, b storetest.Removals
+	cancelA := s.Notify(a.Add)
+	cancelB := s.Notify(b.Add)
 	want := []store.Removal{
 		{ID: store.KeyID(create("alice", store.NotEnded, -time.Hour)), Owner: "alice", Reason: store.Expired},
 		{ID: store.KeyID(create("", store.NotEnded, -time.Second)), Reason: store.Expired},
@@ -119,8 +97,8 @@ func TestNotify(t *testing.T) {
 	if got := tr.take(); len(got) == 0 || slices.Contains(got, false) {
 		t.Errorf("DeleteExpired with functions registered: returning per statement %v; want every DELETE to return its rows", got)
 	}
-	for name, r := range map[string]*removals{"first": &a, "second": &b} {
-		got := r.take()
+	for name, r := range map[string]*storetest.Removals{"first": &a, "second": &b} {
+		got := r.Take()
 		for i := range got {
 			if got[i].Time.Before(before) || got[i].Time.After(after) {
 				t.Errorf("%s function: %+v: Time not within the call of DeleteExpired [%v, %v]", name, got[i], before, after)
@@ -142,10 +120,10 @@ func TestNotify(t *testing.T) {
 	if n, err := s.DeleteExpired(ctx); err != nil || n != 1 {
 		t.Fatalf("DeleteExpired() = %d, %v; want 1, nil", n, err)
 	}
-	if got := a.take(); len(got) != 0 {
+	if got := a.Take(); len(got) != 0 {
 		t.Errorf("a cancelled function heard %+v; want nothing", got)
 	}
-	if got := b.take(); len(got) != 1 || got[0].ID != gone || got[0].Owner != "carol" || got[0].Reason != store.Expired {
+	if got := b.Take(); len(got) != 1 || got[0].ID != gone || got[0].Owner != "carol" || got[0].Reason != store.Expired {
 		t.Errorf("the function still registered heard %+v; want carol's session %s, expired", got, gone)
 	}
 
@@ -156,7 +134,7 @@ func TestNotify(t *testing.T) {
 	if n, err := s.DeleteExpired(ctx); err != nil || n != 1 {
 		t.Fatalf("DeleteExpired() = %d, %v; want 1, nil", n, err)
 	}
-	if got := b.take(); len(got) != 0 {
+	if got := b.Take(); len(got) != 0 {
 		t.Errorf("a cancelled function heard %+v; want nothing", got)
 	}
 	if got := tr.take(); slices.Contains(got, true) {
